@@ -10,6 +10,7 @@ use crate::place::HouseholdPlace;
 use crate::procedure::Stage;
 use crate::room::RoomLevel;
 use crate::time::Timestamp;
+use crate::topic::Topic;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -280,21 +281,19 @@ impl Refusal {
 /// consultation, the household is in the area, and the time rules hold. `sent_at` is when the
 /// box signed it, `received_at` when the headend got it.
 pub fn check_participation(
-    stage: Stage,
-    window: Option<&VotingWindow>,
-    area: &EligibleArea,
+    topic: &Topic,
     place: &HouseholdPlace,
     sent_at: Timestamp,
     received_at: Timestamp,
 ) -> Result<(), Refusal> {
-    if !area.contains(place) {
+    if !topic.eligible.contains(place) {
         return Err(Refusal::NotEligible);
     }
-    if !stage.is_open_for_votes() {
-        return Err(Refusal::TopicClosed(stage));
+    if !topic.stage.is_open_for_votes() {
+        return Err(Refusal::TopicClosed(topic.stage));
     }
-    let Some(window) = window else {
-        return Err(Refusal::TopicClosed(stage));
+    let Some(window) = topic.voting else {
+        return Err(Refusal::TopicClosed(topic.stage));
     };
     if sent_at < window.opens_at {
         return Err(Refusal::NotYetOpen);
@@ -310,17 +309,14 @@ pub fn check_participation(
 
 /// Checks a vote: participation rules plus an option the ballot has.
 pub fn check_vote(
-    stage: Stage,
-    window: Option<&VotingWindow>,
-    area: &EligibleArea,
-    ballot: &Ballot,
+    topic: &Topic,
     place: &HouseholdPlace,
     option: &str,
     sent_at: Timestamp,
     received_at: Timestamp,
 ) -> Result<(), Refusal> {
-    check_participation(stage, window, area, place, sent_at, received_at)?;
-    if ballot.position(option).is_none() {
+    check_participation(topic, place, sent_at, received_at)?;
+    if topic.ballot.position(option).is_none() {
         return Err(Refusal::UnknownOption(option.chars().take(40).collect()));
     }
     Ok(())
@@ -464,19 +460,33 @@ mod tests {
         );
     }
 
+    fn topic(stage: Stage) -> Topic {
+        Topic {
+            id: crate::ids::TopicId(1),
+            room: crate::ids::RoomId(1),
+            title: "t".into(),
+            summary: "s".into(),
+            category: crate::topic::Category::Other,
+            eligible: EligibleArea::Grids {
+                community: CommunityId(7),
+                grids: vec![GridId(70)],
+            },
+            ballot: Ballot::approve_oppose_abstain(),
+            stage,
+            proposed_at: Timestamp(0),
+            session: None,
+            voting: Some(window()),
+            consensus: None,
+            progress: None,
+            feedback: None,
+        }
+    }
+
     #[test]
     fn only_eligible_households_vote_in_the_window() {
-        let area = EligibleArea::Grids {
-            community: CommunityId(7),
-            grids: vec![GridId(70)],
-        };
-        let ballot = Ballot::approve_oppose_abstain();
         let check = |p: &HouseholdPlace, sent: i64, received: i64, stage: Stage, option: &str| {
             check_vote(
-                stage,
-                Some(&window()),
-                &area,
-                &ballot,
+                &topic(stage),
                 p,
                 option,
                 Timestamp(sent),

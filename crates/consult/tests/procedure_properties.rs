@@ -139,6 +139,8 @@ fn full_history() -> Vec<ChainedEntry> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
     #[test]
     fn random_attempts_leave_a_legal_recorded_history(
         attempts in prop::collection::vec((0usize..12, prop::bool::weighted(0.8), prop::bool::weighted(0.8)), 0..60)

@@ -1,0 +1,185 @@
+//! The service: shangyi's HTTP interface (axum on hyper). Only this crate speaks HTTP.
+//!
+//! Today it answers `/healthz` and lets anyone read topics and their consultation records; the
+//! service issue grows it into the whole API (tokens and roles, notices, bundles, the return
+//! channel).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use consult::ids::{CommunityId, TopicId};
+use consult::procedure::Stage;
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use store::{Store, StoreError, TopicFilter};
+use tower_http::trace::TraceLayer;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Mutex<Store>>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+        }
+    }
+}
+
+/// An API error: a status, a stable code and a message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound { .. } => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "not_found",
+                message: error.to_string(),
+            },
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: "the store failed; see the server log".into(),
+                }
+            }
+        }
+    }
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "bad_request",
+        message,
+    }
+}
+
+/// Runs a store call off the async threads: SQLite blocks.
+async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().map_err(|_| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "the store is unavailable after an earlier failure".into(),
+        })?;
+        job(&mut guard).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "internal",
+        message: format!("the request's task failed: {e}"),
+    })?
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/topics", get(list_topics))
+        .route("/api/v1/topics/{id}", get(show_topic))
+        .route("/api/v1/topics/{id}/record", get(topic_record))
+        .route("/api/v1/topics/{id}/record/verify", get(verify_record))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let counts = with_store(&state, |s| s.counts()).await?;
+    Ok(Json(
+        serde_json::json!({ "status": "ok", "rooms": counts.rooms, "topics": counts.topics }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicQuery {
+    stage: Option<String>,
+    community: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_topics(
+    State(state): State<AppState>,
+    Query(query): Query<TopicQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let stage = match &query.stage {
+        Some(s) => Some(Stage::parse(s).map_err(|e| bad_request(format!("stage: {e}")))?),
+        None => None,
+    };
+    let filter = TopicFilter {
+        stage,
+        community: query.community.map(CommunityId),
+        room: None,
+        limit: Some(query.limit.unwrap_or(100).clamp(1, 1000)),
+    };
+    let topics = with_store(&state, move |s| s.topics(&filter)).await?;
+    Ok(Json(serde_json::json!({ "topics": topics })))
+}
+
+async fn show_topic(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (topic, tally) = with_store(&state, move |s| {
+        Ok((s.topic(TopicId(id))?, s.tally(TopicId(id))?))
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "topic": topic, "tally": tally })))
+}
+
+async fn topic_record(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let entries = with_store(&state, move |s| {
+        s.topic(TopicId(id))?;
+        s.record(TopicId(id))
+    })
+    .await?;
+    let entries: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "seq": e.seq,
+                "at": consult::Timestamp(e.at).to_rfc3339(),
+                "actor": { "role": e.actor_role, "name": e.actor_name },
+                "fact": serde_json::from_str::<serde_json::Value>(&e.fact).unwrap_or(serde_json::Value::Null),
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "topic": id, "entries": entries })))
+}
+
+async fn verify_record(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let verification = with_store(&state, move |s| s.verify_topic(TopicId(id))).await?;
+    Ok(Json(serde_json::json!(verification)))
+}

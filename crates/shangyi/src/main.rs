@@ -1,0 +1,479 @@
+//! `shangyi`: the command line of the 有事好商量 cable-TV channel's backend. Only this crate
+//! parses command lines; each command is a thin layer over the library crates.
+
+mod load;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use consult::ids::{CommunityId, TopicId};
+use consult::procedure::Stage;
+use consult::record::Digest;
+use consult::time::Timestamp;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use store::{Store, TopicFilter};
+
+#[derive(Parser)]
+#[command(
+    name = "shangyi",
+    version,
+    about = "The backend of the 有事好商量 interactive cable-TV consultation channel"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArg {
+    /// The SQLite database.
+    #[arg(long, default_value = "./var/shangyi.db")]
+    db: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: on first start it creates the database and loads the demo city.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// The demo city.
+    Fixtures {
+        #[command(subcommand)]
+        command: FixturesCommand,
+    },
+    /// Topics and where they stand in the procedure.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Consultation records.
+    Record {
+        #[command(subcommand)]
+        command: RecordCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FixturesCommand {
+    /// Generate the demo city into an empty database.
+    Load {
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        city: CityArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct CityArgs {
+    /// Seed of the generator: the same seed, size and time give the same city.
+    #[arg(long, default_value_t = 2020)]
+    seed: u64,
+    /// Households in each village or community (1 to 20000).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=20000))]
+    households_per_community: u32,
+    /// "Now" for the demo (RFC 3339): votes are open around it. Defaults to the current time.
+    #[arg(long)]
+    at: Option<String>,
+    /// A fixture file to use instead of the built-in fixtures/democity.json.
+    #[arg(long)]
+    fixture: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TopicsCommand {
+    /// One topic a line, its id first.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only topics at this stage (proposed, confirmed, rejected, research, consultation,
+        /// consensus, reported, approved, returned, implementing, completed, archived, withdrawn).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only topics reaching this community.
+        #[arg(long)]
+        community: Option<i64>,
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// A topic in full, with its tally.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// A topic's consultation record, entry by entry.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        topic: i64,
+        /// Print the entries as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify every record (or one topic's): exit status 1 and the first bad entry on failure.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this topic.
+        topic: Option<i64>,
+        /// A head hash published earlier; fails if the record no longer holds it. Repeatable.
+        #[arg(long)]
+        checkpoint: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve { db, listen } => serve(&db.db, &listen),
+        Command::Fixtures {
+            command: FixturesCommand::Load { db, city },
+        } => fixtures_load(&db.db, &city),
+        Command::Topics { command } => topics(command),
+        Command::Record { command } => record(command),
+    }
+}
+
+fn open_existing(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        bail!(
+            "{} does not exist: load the demo city first with `shangyi fixtures load --db {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Store::open(path).with_context(|| format!("opening {}", path.display()))
+}
+
+fn city_config(args: &CityArgs) -> Result<(democity::Fixture, democity::Config)> {
+    let fixture = match &args.fixture {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            democity::Fixture::parse(&path.display().to_string(), &text)?
+        }
+        None => democity::Fixture::builtin()?,
+    };
+    let anchor = match &args.at {
+        Some(text) => Timestamp::parse(text)?,
+        None => now(),
+    };
+    let config = democity::Config {
+        seed: args.seed,
+        households_per_community: args.households_per_community,
+        anchor,
+        ..democity::Config::default()
+    };
+    Ok((fixture, config))
+}
+
+/// The clock, read only here at the edge: the library crates take time as an argument.
+fn now() -> Timestamp {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Timestamp(seconds)
+}
+
+fn fixtures_load(path: &Path, args: &CityArgs) -> Result<ExitCode> {
+    let (fixture, config) = city_config(args)?;
+    let started = Instant::now();
+    let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let report = load::load_city(&mut store, &fixture, &config)?;
+    let elapsed = started.elapsed();
+    let counts = store.counts()?;
+    println!(
+        "loaded the demo city into {} in {:.2} s (seed {}, {} households per community, now = {})",
+        path.display(),
+        elapsed.as_secs_f64(),
+        config.seed,
+        config.households_per_community,
+        config.anchor.to_rfc3339()
+    );
+    println!(
+        "  {} districts, {} towns and subdistricts, {} villages and communities, {} grids",
+        counts.districts, counts.towns, counts.communities, counts.grids
+    );
+    println!(
+        "  {} rooms ({} town-level, {} community-level)",
+        counts.rooms, counts.town_rooms, counts.community_rooms
+    );
+    println!(
+        "  {} households with {} set-top boxes",
+        counts.households, counts.set_top_boxes
+    );
+    println!(
+        "  {} topics, {} record entries, {} votes, {} comments",
+        report.topics, counts.record_entries, report.votes, report.comments
+    );
+    if let Some(peak) = load::peak_memory_bytes() {
+        println!("  peak memory {:.1} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn topics(command: TopicsCommand) -> Result<ExitCode> {
+    match command {
+        TopicsCommand::List {
+            db,
+            stage,
+            community,
+            limit,
+        } => {
+            let store = open_existing(&db.db)?;
+            let stage = stage.map(|s| Stage::parse(&s)).transpose()?;
+            let filter = TopicFilter {
+                stage,
+                community: community.map(CommunityId),
+                room: None,
+                limit,
+            };
+            for t in store.topics(&filter)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.stage,
+                    t.category.as_str(),
+                    t.title,
+                    t.room_name
+                );
+            }
+        }
+        TopicsCommand::Show { db, id } => {
+            let store = open_existing(&db.db)?;
+            let topic = store.topic(TopicId(id))?;
+            let tally = store.tally(TopicId(id))?;
+            let (room, convener, office) = store.room_convener(topic.room)?;
+            println!("topic {}: {}", topic.id, topic.title);
+            println!("  stage     {} ({})", topic.stage, topic.stage.label());
+            println!(
+                "  category  {} ({})",
+                topic.category.as_str(),
+                topic.category.label()
+            );
+            println!("  room      {room}, convener {convener}（{office}）");
+            println!("  proposed  {}", topic.proposed_at.to_display());
+            println!("  summary   {}", topic.summary);
+            if let Some(session) = &topic.session {
+                println!(
+                    "  session   {} at {}",
+                    session.starts_at.to_display(),
+                    session.place
+                );
+            }
+            if let Some(voting) = &topic.voting {
+                println!(
+                    "  voting    {} to {}",
+                    voting.opens_at.to_display(),
+                    voting.closes_at.to_display()
+                );
+            }
+            if let Some(consensus) = &topic.consensus {
+                println!("  consensus {consensus}");
+            }
+            if let Some(progress) = topic.progress {
+                println!("  progress  {progress}%");
+            }
+            if let Some(feedback) = &topic.feedback {
+                println!("  feedback  {feedback}");
+            }
+            let allowed: Vec<&str> = topic
+                .stage
+                .allowed_steps()
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            println!(
+                "  next      {}",
+                if allowed.is_empty() {
+                    "(none: the procedure has ended)".into()
+                } else {
+                    allowed.join(", ")
+                }
+            );
+            println!(
+                "  tally     {} of {} households voted ({}%)",
+                tally.voters,
+                tally.eligible_households,
+                tally.turnout_percent()
+            );
+            for option in &tally.options {
+                println!("            {:<8} {}", option.label, option.count);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn record(command: RecordCommand) -> Result<ExitCode> {
+    match command {
+        RecordCommand::Show { db, topic, json } => {
+            let store = open_existing(&db.db)?;
+            store.topic(TopicId(topic))?;
+            for entry in store.record(TopicId(topic))? {
+                if json {
+                    let fact: serde_json::Value =
+                        serde_json::from_str(&entry.fact).unwrap_or(serde_json::Value::Null);
+                    let line = serde_json::json!({
+                        "topic": entry.topic, "seq": entry.seq, "at": Timestamp(entry.at).to_rfc3339(),
+                        "actor": { "role": entry.actor_role, "name": entry.actor_name },
+                        "fact": fact, "prev_hash": entry.prev_hash, "hash": entry.hash,
+                    });
+                    println!("{line}");
+                } else {
+                    println!(
+                        "#{:<3} {}  {:<9} {}  {}",
+                        entry.seq,
+                        Timestamp(entry.at).to_display(),
+                        entry.actor_role,
+                        entry.actor_name,
+                        &entry.hash[..16]
+                    );
+                    println!("      {}", entry.fact);
+                }
+            }
+        }
+        RecordCommand::Verify {
+            db,
+            topic,
+            checkpoint,
+        } => {
+            let store = open_existing(&db.db)?;
+            let checkpoints = checkpoint
+                .iter()
+                .map(|c| {
+                    Digest::from_hex(c)
+                        .with_context(|| format!("checkpoint {c:?} is not 64 hex digits"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let report = store.verify_records(topic.map(TopicId), &checkpoints)?;
+            if report.ok() {
+                println!(
+                    "ok: {} records, {} entries verified",
+                    report.topics, report.entries
+                );
+                if let Some(t) = topic
+                    && let Ok(v) = store.verify_topic(TopicId(t))
+                    && let Some(head) = v.head
+                {
+                    println!("head of topic {t}: {head}");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            for missing in &report.missing_checkpoints {
+                println!("FAILED: {missing}");
+            }
+            if let Some(first) = report.failures.first() {
+                println!(
+                    "FAILED: {} of {} records; first bad entry: topic {} entry {}: {}",
+                    report.failures.len(),
+                    report.topics,
+                    first.topic,
+                    first
+                        .first_bad_entry
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    first.error.as_deref().unwrap_or("")
+                );
+            }
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(path: &Path, listen: &str) -> Result<ExitCode> {
+    let fresh = !path.exists();
+    let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
+    if fresh || store.counts()?.rooms == 0 {
+        let (fixture, config) = city_config(&CityArgs {
+            seed: 2020,
+            households_per_community: 60,
+            at: None,
+            fixture: None,
+        })?;
+        tracing::info!(db = %path.display(), "first start: loading the demo city");
+        let started = Instant::now();
+        load::load_city(&mut store, &fixture, &config)?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "demo city loaded"
+        );
+    }
+    let counts = store.counts()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr()?;
+        println!(
+            "shangyi is serving {} rooms and {} topics from {}",
+            counts.rooms,
+            counts.topics,
+            path.display()
+        );
+        println!("  health:  http://{address}/healthz");
+        println!("  topics:  curl 'http://{address}/api/v1/topics?stage=consultation&limit=5'");
+        println!("  record:  curl http://{address}/api/v1/topics/1/record");
+        let app = server::router(server::AppState::new(store));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
+        tracing::info!("stopped");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
