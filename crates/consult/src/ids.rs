@@ -50,6 +50,10 @@ id_type!(
     /// A comment a household sent on a topic.
     CommentId
 );
+id_type!(
+    /// A notice a grid worker pushed.
+    NoticeId
+);
 
 /// The smart-card id of a set-top box: its identity on the cable network (16 ASCII digits).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

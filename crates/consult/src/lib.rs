@@ -18,6 +18,7 @@
 
 pub mod comment;
 pub mod ids;
+pub mod notice;
 pub mod place;
 pub mod procedure;
 pub mod record;
