@@ -1,0 +1,40 @@
+//! The shipped templates in `stb-templates/` with the demo data: they pass `check`, every
+//! focusable is reachable, and navigation never leaves a screen without focus.
+
+use std::path::{Path, PathBuf};
+
+use screen::measure::{ApproxMeasure, Typeset};
+use screen::{Templates, demo_data, load_dir};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shipped() -> Templates {
+    load_dir(&root().join("stb-templates"), &root().join("assets"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn font() -> Typeset {
+    Typeset::new().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn shipped_templates_pass_check_with_the_real_font() {
+    let t = shipped();
+    let findings = t.check(&demo_data(), &font());
+    for f in &findings {
+        println!("{f}");
+    }
+    assert!(findings.is_empty(), "{} findings", findings.len());
+}
+
+#[test]
+fn shipped_templates_pass_check_with_the_approximate_measure() {
+    let t = shipped();
+    let findings = t.check(&demo_data(), &ApproxMeasure);
+    for f in &findings {
+        println!("{f}");
+    }
+    assert!(findings.is_empty(), "{} findings", findings.len());
+}
