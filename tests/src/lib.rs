@@ -4,28 +4,29 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The `shangyi` binary of this build. `cargo test --workspace` builds it before any test runs
-/// (the shangyi package has integration tests of its own); when this package is tested alone,
-/// it is built here.
+/// The `shangyi` binary of this build, brought up to date once per test process: testing
+/// this package alone must not run a stale binary left by an earlier build.
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    // target/<profile>/deps/<test> → target/<profile>/shangyi
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("a target directory");
-    let binary = profile_dir.join(format!("shangyi{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "-p", "shangyi", "--bin", "shangyi"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "building shangyi failed");
-    }
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test's own path");
+            // target/<profile>/deps/<test> → target/<profile>/shangyi
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("a target directory");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "shangyi", "--bin", "shangyi"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("running cargo build");
+            assert!(status.success(), "building shangyi failed");
+            profile_dir.join(format!("shangyi{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// A command running `shangyi` with `args`.

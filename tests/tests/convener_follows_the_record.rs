@@ -3,6 +3,9 @@
 //! edits the record behind shangyi's back is caught, and a published checkpoint catches a
 //! truncation.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use shangyi_e2e::{Scratch, load_small_city, run, stdout};
 
 #[test]

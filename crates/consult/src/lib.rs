@@ -16,6 +16,7 @@
 //! assert_eq!(Step::Confirm.target(Stage::Proposed), Some(Stage::Confirmed));
 //! ```
 
+pub mod access;
 pub mod comment;
 pub mod ids;
 pub mod notice;

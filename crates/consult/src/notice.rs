@@ -32,7 +32,9 @@ impl Urgency {
     }
 
     pub fn parse(text: &str) -> Option<Urgency> {
-        [Urgency::Normal, Urgency::Urgent].into_iter().find(|u| u.as_str() == text)
+        [Urgency::Normal, Urgency::Urgent]
+            .into_iter()
+            .find(|u| u.as_str() == text)
     }
 }
 
@@ -109,7 +111,10 @@ pub enum NoticeError {
     #[error("grid {grid} is not one of this grid worker's grids")]
     NotYourGrid { grid: GridId },
     #[error("grid {grid} is not in community {community}")]
-    GridOutsideCommunity { grid: GridId, community: CommunityId },
+    GridOutsideCommunity {
+        grid: GridId,
+        community: CommunityId,
+    },
     #[error("the validity window ends ({until}) before it begins ({from})")]
     EmptyWindow { from: Timestamp, until: Timestamp },
     #[error("the validity window is longer than a year")]
@@ -130,7 +135,11 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), NoticeE
     let text = text.trim();
     let count = text.chars().count();
     if count == 0 {
-        return Err(if field == "title" { NoticeError::EmptyTitle } else { NoticeError::EmptyBody });
+        return Err(if field == "title" {
+            NoticeError::EmptyTitle
+        } else {
+            NoticeError::EmptyBody
+        });
     }
     if count > max {
         return Err(if field == "title" {
@@ -140,7 +149,10 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), NoticeE
         });
     }
     // The body may have line breaks; nothing else unprintable.
-    if text.chars().any(|c| c.is_control() && !(field == "body" && c == '\n')) {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(field == "body" && c == '\n'))
+    {
         return Err(NoticeError::ControlCharacter(field));
     }
     Ok(())
@@ -192,7 +204,9 @@ impl NoticeDraft {
             (MessageType::Cancel, None) => return Err(NoticeError::MissingReference("cancel")),
             (_, Some(id)) => match referenced {
                 None => return Err(NoticeError::UnknownReference(id)),
-                Some((notice, _)) if notice.id != id => return Err(NoticeError::UnknownReference(id)),
+                Some((notice, _)) if notice.id != id => {
+                    return Err(NoticeError::UnknownReference(id));
+                }
                 Some((notice, _)) if notice.draft.community != self.community => {
                     return Err(NoticeError::ReferenceElsewhere(id));
                 }
@@ -220,7 +234,8 @@ impl Notice {
 /// begun yet still counts: the bundle carries it and the box waits for its time.)
 pub fn current(notices: &[Notice], at: Timestamp) -> Vec<&Notice> {
     let sent: Vec<&Notice> = notices.iter().filter(|n| n.sent_at <= at).collect();
-    let superseded: std::collections::HashSet<NoticeId> = sent.iter().filter_map(|n| n.draft.references).collect();
+    let superseded: std::collections::HashSet<NoticeId> =
+        sent.iter().filter_map(|n| n.draft.references).collect();
     sent.into_iter()
         .filter(|n| n.draft.message_type != MessageType::Cancel)
         .filter(|n| !superseded.contains(&n.id))
@@ -264,38 +279,123 @@ mod tests {
         let mine = [GridId(1), GridId(2)];
         assert_eq!(draft().check(&mine, home, None), Ok(()));
         let check = |d: NoticeDraft| d.check(&mine, home, None);
-        assert_eq!(check(NoticeDraft { title: " ".into(), ..draft() }), Err(NoticeError::EmptyTitle));
-        assert_eq!(check(NoticeDraft { title: "通".repeat(31), ..draft() }), Err(NoticeError::TitleTooLong(31)));
-        assert_eq!(check(NoticeDraft { body: "知".repeat(301), ..draft() }), Err(NoticeError::BodyTooLong(301)));
-        assert_eq!(check(NoticeDraft { grids: vec![GridId(3)], ..draft() }), Err(NoticeError::NotYourGrid { grid: GridId(3) }));
         assert_eq!(
-            check(NoticeDraft { grids: vec![GridId(11)], ..draft() }),
-            Err(NoticeError::GridOutsideCommunity { grid: GridId(11), community: CommunityId(1) })
+            check(NoticeDraft {
+                title: " ".into(),
+                ..draft()
+            }),
+            Err(NoticeError::EmptyTitle)
         );
-        assert_eq!(check(NoticeDraft { grids: vec![], ..draft() }), Err(NoticeError::NoGrids));
-        assert!(matches!(check(NoticeDraft { valid_until: Timestamp(1000), ..draft() }), Err(NoticeError::EmptyWindow { .. })));
         assert_eq!(
-            check(NoticeDraft { message_type: MessageType::Cancel, ..draft() }),
+            check(NoticeDraft {
+                title: "通".repeat(31),
+                ..draft()
+            }),
+            Err(NoticeError::TitleTooLong(31))
+        );
+        assert_eq!(
+            check(NoticeDraft {
+                body: "知".repeat(301),
+                ..draft()
+            }),
+            Err(NoticeError::BodyTooLong(301))
+        );
+        assert_eq!(
+            check(NoticeDraft {
+                grids: vec![GridId(3)],
+                ..draft()
+            }),
+            Err(NoticeError::NotYourGrid { grid: GridId(3) })
+        );
+        assert_eq!(
+            check(NoticeDraft {
+                grids: vec![GridId(11)],
+                ..draft()
+            }),
+            Err(NoticeError::GridOutsideCommunity {
+                grid: GridId(11),
+                community: CommunityId(1)
+            })
+        );
+        assert_eq!(
+            check(NoticeDraft {
+                grids: vec![],
+                ..draft()
+            }),
+            Err(NoticeError::NoGrids)
+        );
+        assert!(matches!(
+            check(NoticeDraft {
+                valid_until: Timestamp(1000),
+                ..draft()
+            }),
+            Err(NoticeError::EmptyWindow { .. })
+        ));
+        assert_eq!(
+            check(NoticeDraft {
+                message_type: MessageType::Cancel,
+                ..draft()
+            }),
             Err(NoticeError::MissingReference("cancel"))
         );
         assert_eq!(
-            check(NoticeDraft { message_type: MessageType::Update, references: Some(NoticeId(9)), ..draft() }),
+            check(NoticeDraft {
+                message_type: MessageType::Update,
+                references: Some(NoticeId(9)),
+                ..draft()
+            }),
             Err(NoticeError::UnknownReference(NoticeId(9)))
         );
         let old = notice(9, 100, draft());
-        let update = NoticeDraft { message_type: MessageType::Update, references: Some(NoticeId(9)), ..draft() };
+        let update = NoticeDraft {
+            message_type: MessageType::Update,
+            references: Some(NoticeId(9)),
+            ..draft()
+        };
         assert_eq!(update.check(&mine, home, Some((&old, false))), Ok(()));
-        assert_eq!(update.check(&mine, home, Some((&old, true))), Err(NoticeError::ReferenceCancelled(NoticeId(9))));
+        assert_eq!(
+            update.check(&mine, home, Some((&old, true))),
+            Err(NoticeError::ReferenceCancelled(NoticeId(9)))
+        );
     }
 
     #[test]
     fn updates_replace_and_cancellations_withdraw() {
         let first = notice(1, 100, draft());
-        let other_grid = notice(2, 110, NoticeDraft { grids: vec![GridId(2)], ..draft() });
-        let update = notice(3, 200, NoticeDraft { message_type: MessageType::Update, references: Some(NoticeId(1)), title: "停水时间调整".into(), ..draft() });
-        let cancel = notice(4, 300, NoticeDraft { message_type: MessageType::Cancel, references: Some(NoticeId(3)), ..draft() });
+        let other_grid = notice(
+            2,
+            110,
+            NoticeDraft {
+                grids: vec![GridId(2)],
+                ..draft()
+            },
+        );
+        let update = notice(
+            3,
+            200,
+            NoticeDraft {
+                message_type: MessageType::Update,
+                references: Some(NoticeId(1)),
+                title: "停水时间调整".into(),
+                ..draft()
+            },
+        );
+        let cancel = notice(
+            4,
+            300,
+            NoticeDraft {
+                message_type: MessageType::Cancel,
+                references: Some(NoticeId(3)),
+                ..draft()
+            },
+        );
         let all = vec![first, other_grid, update, cancel];
-        let ids = |at: i64| current(&all, Timestamp(at)).iter().map(|n| n.id.0).collect::<Vec<_>>();
+        let ids = |at: i64| {
+            current(&all, Timestamp(at))
+                .iter()
+                .map(|n| n.id.0)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(150), vec![1, 2]);
         assert_eq!(ids(250), vec![2, 3]);
         assert_eq!(ids(350), vec![2]);

@@ -54,6 +54,31 @@ impl Timestamp {
         }
     }
 
+    /// A date as screens show it: `11月27日`.
+    pub fn to_month_day(self) -> String {
+        match self.in_china() {
+            Some(t) => t.format("%-m月%-d日").to_string(),
+            None => format!("@{}", self.0),
+        }
+    }
+
+    /// A date and time as screens show it: `2026年11月28日（周六）18:00`.
+    pub fn to_long_display(self) -> String {
+        use chrono::Datelike;
+        const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+        match self.in_china() {
+            Some(t) => {
+                let weekday = WEEKDAYS[t.weekday().num_days_from_monday() as usize];
+                format!(
+                    "{}（{weekday}）{}",
+                    t.format("%Y年%-m月%-d日"),
+                    t.format("%H:%M")
+                )
+            }
+            None => format!("@{}", self.0),
+        }
+    }
+
     fn in_china(self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         let offset = chrono::FixedOffset::east_opt(CHINA_OFFSET_SECONDS)?;
         chrono::DateTime::from_timestamp(self.0, 0).map(|t| t.with_timezone(&offset))
@@ -77,6 +102,8 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-11-27T19:30:00+08:00");
         assert_eq!(t.to_display(), "2026-11-27 19:30");
         assert_eq!(Timestamp::parse("2026-11-27T11:30:00Z"), Ok(t));
+        assert_eq!(t.to_month_day(), "11月27日");
+        assert_eq!(t.to_long_display(), "2026年11月27日（周五）19:30");
     }
 
     #[test]

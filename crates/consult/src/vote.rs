@@ -424,6 +424,77 @@ impl Tally {
     }
 }
 
+/// Fewest voters a group may have to be shown on its own: below it, a group's choice could be
+/// read off a chart.
+pub const MIN_GROUP: u64 = 5;
+
+/// One line of participation by grid, safe to publish.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupParticipation {
+    /// The grid's name, or `其他网格（合并）` for the merged small ones.
+    pub label: String,
+    pub voted: u64,
+    pub households: u64,
+}
+
+impl GroupParticipation {
+    pub fn percent(&self) -> f64 {
+        if self.households == 0 {
+            0.0
+        } else {
+            (self.voted as f64 * 1000.0 / self.households as f64).round() / 10.0
+        }
+    }
+}
+
+/// Participation by grid without exposing small groups: grids (of `grids`, each with its name
+/// and household count, in display order) with at least [`MIN_GROUP`] voters are listed; the
+/// others, and voters of grids not in `grids`, are merged into one line, shown only if it too
+/// reaches [`MIN_GROUP`]. The flag says whether anything was merged or withheld.
+pub fn participation_by_grid(
+    tally: &Tally,
+    grids: &[(GridId, String, u64)],
+) -> (Vec<GroupParticipation>, bool) {
+    let voted: BTreeMap<GridId, u64> = tally.by_grid.iter().map(|g| (g.grid, g.voters)).collect();
+    let mut lines = Vec::new();
+    let (mut merged_voted, mut merged_households) = (0u64, 0u64);
+    let mut withheld = false;
+    for (grid, name, households) in grids {
+        let v = voted.get(grid).copied().unwrap_or(0);
+        if v >= MIN_GROUP {
+            lines.push(GroupParticipation {
+                label: name.clone(),
+                voted: v,
+                households: *households,
+            });
+        } else {
+            withheld |= v > 0;
+            merged_voted += v;
+            merged_households += households;
+        }
+    }
+    let listed: u64 = grids.iter().map(|(_, _, n)| *n).sum();
+    let elsewhere: u64 = tally
+        .by_grid
+        .iter()
+        .filter(|g| !grids.iter().any(|(id, _, _)| *id == g.grid))
+        .map(|g| g.voters)
+        .sum();
+    if elsewhere > 0 {
+        withheld = true;
+        merged_voted += elsewhere;
+        merged_households += tally.eligible_households.saturating_sub(listed);
+    }
+    if merged_voted >= MIN_GROUP {
+        lines.push(GroupParticipation {
+            label: "其他网格（合并）".into(),
+            voted: merged_voted,
+            households: merged_households.max(merged_voted),
+        });
+    }
+    (lines, withheld)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,6 +636,35 @@ mod tests {
         assert_eq!(tally.by_grid[0].counts, vec![1, 1, 0]);
         assert_eq!(tally.turnout_percent(), 30.0);
         assert!(Tally::count(&ballot, [(GridId(1), "x")], 1).is_err());
+    }
+
+    #[test]
+    fn small_grids_are_merged_or_hidden() {
+        let ballot = Ballot::approve_oppose_abstain();
+        let mut votes = vec![(GridId(1), "approve"); 6];
+        votes.extend(vec![(GridId(2), "oppose"); 3]);
+        votes.extend(vec![(GridId(3), "oppose"); 1]);
+        let tally = Tally::count(&ballot, votes.iter().map(|(g, o)| (*g, *o)), 40)
+            .unwrap_or_else(|_| Tally::from_counts(&ballot, vec![], BTreeMap::new(), 0));
+        let grids = vec![
+            (GridId(1), "一".to_string(), 10),
+            (GridId(2), "二".to_string(), 10),
+            (GridId(3), "三".to_string(), 10),
+        ];
+        let (lines, withheld) = participation_by_grid(&tally, &grids);
+        assert!(withheld);
+        // Grid 1 alone; grids 2 and 3 (3 + 1 voters) merge into 4, still too few to show.
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].label, "一");
+        assert_eq!(lines[0].percent(), 60.0);
+        let mut more = votes.clone();
+        more.push((GridId(3), "approve"));
+        let tally = Tally::count(&ballot, more.iter().map(|(g, o)| (*g, *o)), 40)
+            .unwrap_or_else(|_| Tally::from_counts(&ballot, vec![], BTreeMap::new(), 0));
+        let (lines, _) = participation_by_grid(&tally, &grids);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].voted, 5);
+        assert_eq!(lines[1].households, 20);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Property tests of the procedure and the record: random attempts at every step leave a topic in
 //! a legal state with every accepted step recorded, and any single change to a record is found.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use consult::ids::{CommunityId, RoomId, TopicId};
 use consult::procedure::{Role, Stage, Step};
 use consult::record::{

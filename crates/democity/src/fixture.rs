@@ -44,6 +44,18 @@ pub struct Fixture {
     pub affiliations: BTreeMap<String, Vec<String>>,
     pub session_places: Vec<String>,
     pub topics: Vec<TopicTemplate>,
+    pub notices: Vec<NoticeTemplate>,
+}
+
+/// A notice grid workers push in many communities; `{building}` is replaced by a building
+/// number. It stays up for `hours` after it is pushed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeTemplate {
+    pub urgency: consult::notice::Urgency,
+    pub title: String,
+    pub body: String,
+    pub hours: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -287,6 +299,34 @@ impl Fixture {
                     &finding.text,
                     consult::topic::MAX_TEXT_CHARS,
                 )?;
+            }
+        }
+        if self.notices.is_empty() {
+            return Err(rule("notices".into(), "needs at least one notice".into()));
+        }
+        for (i, notice) in self.notices.iter().enumerate() {
+            let place = format!("notices[{i}]");
+            let title = notice.title.replace("{building}", "99");
+            let body = notice.body.replace("{building}", "99");
+            for (field, text, max) in [
+                ("title", &title, consult::notice::MAX_TITLE_CHARS),
+                ("body", &body, consult::notice::MAX_BODY_CHARS),
+            ] {
+                let n = text.trim().chars().count();
+                if n == 0 || n > max {
+                    return Err(rule(
+                        format!("{place}.{field}"),
+                        format!("must be 1 to {max} characters, is {n}"),
+                    ));
+                }
+            }
+            if notice.hours == 0
+                || i64::from(notice.hours) * 3600 > consult::notice::MAX_VALIDITY_SECONDS
+            {
+                return Err(rule(
+                    format!("{place}.hours"),
+                    "must be 1 hour to a year".into(),
+                ));
             }
         }
         Ok(())

@@ -55,6 +55,22 @@ pub enum CityItem {
     SetTopBox(SetTopBox),
     Room(Room),
     Topic(Box<TopicScript>),
+    /// A notice of the community emitted last.
+    Notice(NoticeScript),
+}
+
+/// A grid worker's notice. Updates and cancellations name the notice they change by its place
+/// among the same community's notices, since ids are the store's to give.
+#[derive(Clone, Debug)]
+pub struct NoticeScript {
+    pub draft: consult::notice::NoticeDraft,
+    /// The grid worker, who may write to `worker_grids`.
+    pub author: String,
+    pub worker_grids: Vec<GridId>,
+    pub sent_at: Timestamp,
+    /// For an update or a cancellation: the index of the notice it changes among this
+    /// community's notices.
+    pub references: Option<usize>,
 }
 
 /// A demo topic's life: its proposal and what happened to it since, in order.
@@ -326,6 +342,7 @@ impl Generator<'_> {
         emit(CityItem::Community(community.clone()))?;
         let grid_count = self.rng.range(4, 12) as usize;
         let mut grids = Vec::with_capacity(grid_count);
+        let mut grid_workers = Vec::with_capacity(grid_count);
         for n in 1..=grid_count {
             let grid = Grid {
                 id: GridId(self.next_grid),
@@ -335,6 +352,7 @@ impl Generator<'_> {
             };
             self.next_grid += 1;
             grids.push(grid.id);
+            grid_workers.push((grid.id, grid.worker.clone()));
             emit(CityItem::Grid(grid))?;
         }
         let total = self.config.households_per_community as usize;
@@ -435,7 +453,82 @@ impl Generator<'_> {
             );
             emit(CityItem::Topic(Box::new(script)))?;
         }
+        for notice in self.notices(&community, &grid_workers) {
+            emit(CityItem::Notice(notice))?;
+        }
         Ok(voters)
+    }
+
+    /// One to three notices from the community's grid workers, now and then updated or
+    /// cancelled.
+    fn notices(
+        &mut self,
+        community: &Community,
+        workers: &[(GridId, String)],
+    ) -> Vec<NoticeScript> {
+        use consult::notice::{MessageType, NoticeDraft};
+        let anchor = self.config.anchor.0;
+        let count = self.rng.range(1, 3) as usize;
+        let mut out: Vec<NoticeScript> = Vec::new();
+        for _ in 0..count {
+            let Some(template) = self.rng.pick(&self.fixture.notices).cloned() else {
+                break;
+            };
+            let Some((grid, worker)) = self.rng.pick(workers).cloned() else {
+                break;
+            };
+            let building = self.rng.range(1, 30).to_string();
+            let sent_at = anchor - self.rng.range(1, 36) as i64 * HOUR;
+            out.push(NoticeScript {
+                draft: NoticeDraft {
+                    community: community.id,
+                    grids: vec![grid],
+                    title: template.title.replace("{building}", &building),
+                    body: template.body.replace("{building}", &building),
+                    urgency: template.urgency,
+                    message_type: MessageType::Alert,
+                    references: None,
+                    valid_from: Timestamp(sent_at),
+                    valid_until: Timestamp(sent_at + i64::from(template.hours) * HOUR),
+                },
+                author: worker,
+                worker_grids: vec![grid],
+                sent_at: Timestamp(sent_at),
+                references: None,
+            });
+        }
+        // Now and then the first notice is updated, or withdrawn.
+        if let Some(first) = out.first().cloned() {
+            let message_type = match self.rng.range(0, 19) {
+                0 | 1 => Some(MessageType::Update),
+                2 => Some(MessageType::Cancel),
+                _ => None,
+            };
+            if let Some(message_type) = message_type {
+                let sent_at = first.sent_at.plus_seconds(HOUR / 2);
+                let prefix = if message_type == MessageType::Update {
+                    "（更新）"
+                } else {
+                    "（取消）"
+                };
+                let title = format!("{prefix}{}", first.draft.title)
+                    .chars()
+                    .take(consult::notice::MAX_TITLE_CHARS)
+                    .collect();
+                out.push(NoticeScript {
+                    draft: NoticeDraft {
+                        title,
+                        message_type,
+                        valid_from: sent_at,
+                        ..first.draft.clone()
+                    },
+                    sent_at,
+                    references: Some(0),
+                    ..first
+                });
+            }
+        }
+        out
     }
 
     fn next_stage(&mut self) -> Stage {
@@ -492,8 +585,7 @@ impl Generator<'_> {
         let live = stage == Stage::Consultation;
         // Steps are about eight days apart and the last one lands before the anchor; a topic in
         // consultation opened two days ago and stays open for twelve more.
-        let mut t =
-            anchor - (path.len() as i64 + 2) * 8 * DAY - self.rng.range(0, 20) as i64 * HOUR;
+        let mut t = anchor - (path.len() as i64 + 2) * 8 * DAY - self.rng.range(0, 6) as i64 * DAY;
         if live {
             t = anchor - 2 * DAY - (path.len() as i64) * 8 * DAY;
         }
@@ -635,10 +727,17 @@ impl Generator<'_> {
         let keys: Vec<String> = ballot.options.iter().map(|o| o.key.clone()).collect();
         let wanted =
             ((cards.len() as f64 * 0.55) as usize).min(self.config.max_voters_per_topic as usize);
-        let step = (cards.len() / wanted.max(1)).max(1);
-        let offset = self.rng.range(0, step as u64 - 1) as usize;
+        // Each household turns out with the same chance, so turnout spreads over the grids
+        // (as it does in life) instead of filling the first ones.
+        let chance = wanted as f64 / cards.len() as f64;
+        let offset = self.rng.range(0, 6) as usize;
         let span = (until - from).max(2) as u64;
-        for (card, _) in cards.iter().skip(offset).step_by(step).take(wanted) {
+        let voters: Vec<&(CardId, GridId)> = cards
+            .iter()
+            .filter(|_| self.rng.chance(chance))
+            .take(wanted)
+            .collect();
+        for (card, _) in voters {
             let at = from + self.rng.range(0, span - 2) as i64;
             let option = self.choose(&keys);
             actions.push(ScriptAction::Vote {

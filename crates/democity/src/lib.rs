@@ -25,6 +25,6 @@ mod fixture;
 mod generate;
 mod random;
 
-pub use fixture::{Fixture, FixtureError, TopicTemplate};
+pub use fixture::{Fixture, FixtureError, NoticeTemplate, TopicTemplate};
 pub use generate::{CityItem, Config, ScriptAction, TOTAL_ROOMS, TopicScript, generate};
 pub use random::SplitMix64;

@@ -9,6 +9,9 @@
 //! `SHANGYI_SCREENS_OUT=DIR` also writes every screen instance of both themes to DIR for
 //! looking at.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use screen::measure::Typeset;

@@ -371,6 +371,12 @@ impl LayoutDocument {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// The same document without whitespace: what bundles carry, since every byte on the
+    /// carousel costs every box waiting time.
+    pub fn to_compact_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Reads a document from JSON.
     pub fn from_json(s: &str) -> Result<LayoutDocument, serde_json::Error> {
         serde_json::from_str(s)

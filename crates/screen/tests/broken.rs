@@ -3,6 +3,9 @@
 //! findings `check` must report, one `FILE:LINE RULE` a line (both themes, deduplicated).
 //! `UPDATE_EXPECTED=1` rewrites the lists (review the diff!).
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

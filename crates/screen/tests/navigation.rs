@@ -1,6 +1,9 @@
 //! Navigation on every shipped screen (both themes, demo data): every focusable is reachable
 //! with the arrows from the default focus, and no key sequence leaves a screen without focus.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::OnceLock;

@@ -1,6 +1,9 @@
 //! Bad input never panics or hangs: arbitrary bytes into the parser, and arbitrary
 //! XML-shaped templates all the way through binding, layout, focus and check.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use screen::measure::ApproxMeasure;
 use screen::{Templates, demo_data, template};

@@ -1,6 +1,9 @@
 //! The shipped templates in `stb-templates/` with the demo data: they pass `check`, every
 //! focusable is reachable, and navigation never leaves a screen without focus.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use screen::measure::{ApproxMeasure, Typeset};

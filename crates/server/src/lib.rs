@@ -1,13 +1,17 @@
 //! The service: shangyi's HTTP interface (axum on hyper). Only this crate speaks HTTP.
 //!
-//! Today it answers `/healthz` and lets anyone read topics and their consultation records; the
-//! service issue grows it into the whole API (tokens and roles, notices, bundles, the return
-//! channel).
+//! Today it answers `/healthz`, lets anyone read topics and their consultation records, and
+//! takes set-top boxes' return-channel messages at `POST /rc/v1/messages` ([`ingest`]: verify,
+//! deduplicate, group-commit, acknowledge after the commit), with the ingest's counters at
+//! `/metrics`. The service issue grows it into the whole API (tokens and roles, notices,
+//! bundles).
+
+pub mod ingest;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use consult::ids::{CommunityId, TopicId};
 use consult::procedure::Stage;
@@ -20,12 +24,23 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<Mutex<Store>>,
+    ingest: Option<ingest::IngestHandle>,
 }
 
 impl AppState {
+    /// A service without the return channel (`/rc/v1/messages` answers 503).
     pub fn new(store: Store) -> AppState {
         AppState {
             store: Arc::new(Mutex::new(store)),
+            ingest: None,
+        }
+    }
+
+    /// A service that takes return-channel messages through `ingest`'s writer thread.
+    pub fn with_ingest(store: Store, ingest: ingest::IngestHandle) -> AppState {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            ingest: Some(ingest),
         }
     }
 }
@@ -103,6 +118,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/topics/{id}", get(show_topic))
         .route("/api/v1/topics/{id}/record", get(topic_record))
         .route("/api/v1/topics/{id}/record/verify", get(verify_record))
+        .route(returnpath::wire::PATH, post(ingest::post_messages))
+        .route("/metrics", get(ingest::get_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

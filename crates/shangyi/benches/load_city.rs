@@ -12,8 +12,10 @@ use std::time::Instant;
 fn baseline_seconds(rows: u64, dir: &std::path::Path) -> f64 {
     let path = dir.join("baseline.db");
     let conn = rusqlite::Connection::open(&path).expect("baseline database");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
-    conn.pragma_update(None, "synchronous", "OFF").expect("synchronous");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("WAL");
+    conn.pragma_update(None, "synchronous", "OFF")
+        .expect("synchronous");
     conn.execute_batch(
         "CREATE TABLE households (id INTEGER PRIMARY KEY, grid_id INTEGER NOT NULL, building INTEGER NOT NULL,
          unit INTEGER NOT NULL, room INTEGER NOT NULL)",
@@ -26,7 +28,9 @@ fn baseline_seconds(rows: u64, dir: &std::path::Path) -> f64 {
             .prepare("INSERT INTO households (id, grid_id, building, unit, room) VALUES (?1, ?2, ?3, ?4, ?5)")
             .expect("statement");
         for id in 1..=rows as i64 {
-            insert.execute([id, id / 8, id % 50 + 1, 1, 101]).expect("insert");
+            insert
+                .execute([id, id / 8, id % 50 + 1, 1, 101])
+                .expect("insert");
         }
     }
     tx.commit().expect("commit");
@@ -39,7 +43,10 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("{:>12} {:>12} {:>10} {:>12} {:>12} {:>8}", "households/c", "households", "load s", "peak MiB", "baseline s", "ratio");
+    println!(
+        "{:>12} {:>12} {:>10} {:>12} {:>12} {:>8}",
+        "households/c", "households", "load s", "peak MiB", "baseline s", "ratio"
+    );
     for size in sizes {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("city.db");
@@ -47,13 +54,22 @@ fn main() {
         let output = Command::new(env!("CARGO_BIN_EXE_shangyi"))
             .args(["fixtures", "load", "--db"])
             .arg(&db)
-            .args(["--households-per-community", &size.to_string(), "--at", "2026-11-27T09:00:00+08:00"])
+            .args([
+                "--households-per-community",
+                &size.to_string(),
+                "--at",
+                "2026-11-27T09:00:00+08:00",
+            ])
             .env("RUST_LOG", "warn")
             .output()
             .expect("running shangyi");
         let seconds = started.elapsed().as_secs_f64();
         let text = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "load failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "load failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let households: u64 = text
             .lines()
             .find(|l| l.contains("households with"))

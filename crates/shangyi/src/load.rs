@@ -11,6 +11,7 @@ pub struct LoadReport {
     pub topics: u64,
     pub votes: u64,
     pub comments: u64,
+    pub notices: u64,
 }
 
 /// Generates the city described by `fixture` and `config` into an empty database.
@@ -25,7 +26,13 @@ pub fn load_city(store: &mut Store, fixture: &Fixture, config: &Config) -> Resul
     let mut report = LoadReport::default();
     let result = (|| -> Result<()> {
         let mut loader = store.load_city()?;
+        // Notices of the community being generated, by their place in its list: updates and
+        // cancellations name the one they change that way.
+        let mut community_notices: Vec<consult::ids::NoticeId> = Vec::new();
         let mut emit = |item: CityItem| -> Result<()> {
+            if let CityItem::Community(_) = &item {
+                community_notices.clear();
+            }
             match item {
                 CityItem::District(d) => loader
                     .district(&d)
@@ -42,6 +49,19 @@ pub fn load_city(store: &mut Store, fixture: &Fixture, config: &Config) -> Resul
                     .set_top_box(&b)
                     .with_context(|| format!("set-top box {}", b.card)),
                 CityItem::Room(r) => loader.room(&r).with_context(|| format!("room {}", r.name)),
+                CityItem::Notice(script) => {
+                    let mut draft = script.draft;
+                    if let Some(index) = script.references {
+                        draft.references = community_notices.get(index).copied();
+                    }
+                    let title = draft.title.clone();
+                    let notice = loader
+                        .push_notice(draft, &script.author, &script.worker_grids, script.sent_at)
+                        .with_context(|| format!("demo notice {title}"))?;
+                    community_notices.push(notice.id);
+                    report.notices += 1;
+                    Ok(())
+                }
                 CityItem::Topic(script) => {
                     let title = script.draft.title.clone();
                     play(&mut loader, *script, &mut report)

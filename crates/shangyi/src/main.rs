@@ -1,7 +1,14 @@
 //! `shangyi`: the command line of the 有事好商量 cable-TV channel's backend. Only this crate
 //! parses command lines; each command is a thin layer over the library crates.
 
+mod bundles;
+mod cards;
+mod emulate;
+mod keys;
 mod load;
+mod screens;
+mod simulate;
+mod tokens;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +48,21 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// The return channel's master secret (32 bytes); created on first start. Defaults to
+        /// `master.key` beside the database.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
+    },
+    /// Simulate set-top boxes voting through a lossy return channel, then compare the server's
+    /// tally with what the households chose.
+    Simulate(simulate::SimulateArgs),
+    /// Drive an emulated set-top box with remote keys: a community's bundle, a card's
+    /// provisioning file, a frame per key, votes and comments into the box's outbox.
+    Emulate(emulate::EmulateArgs),
+    /// Set-top-box smart cards.
+    Cards {
+        #[command(subcommand)]
+        command: cards::CardsCommand,
     },
     /// The demo city.
     Fixtures {
@@ -52,11 +74,218 @@ enum Command {
         #[command(subcommand)]
         command: TopicsCommand,
     },
+    /// API tokens for conveners, overseers, grid workers, moderators and operators.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Broadcast bundles: build, verify, diff, and the carousel they make.
+    Bundle {
+        #[command(subcommand)]
+        command: BundleCommand,
+    },
+    /// The screens households see: render a community's, check the templates.
+    Screens {
+        #[command(subcommand)]
+        command: ScreensCommand,
+    },
     /// Consultation records.
     Record {
         #[command(subcommand)]
         command: RecordCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        /// convener, overseer, grid-worker, moderator or operator.
+        #[arg(long)]
+        role: String,
+        /// The room of a convener or overseer.
+        #[arg(long)]
+        room: Option<i64>,
+        /// A grid of a grid worker (repeat for several grids of one community).
+        #[arg(long)]
+        grid: Vec<i64>,
+        /// The holder's name, written into records as the actor (default: from the database).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn tokens_command(command: TokensCommand) -> Result<ExitCode> {
+    match command {
+        TokensCommand::Create {
+            db,
+            role,
+            room,
+            grid,
+            name,
+        } => {
+            let mut store = open_existing(&db.db)?;
+            let credential = tokens::credential(&store, &role, room, &grid, name)?;
+            let secret = tokens::create(&mut store, &credential, now())?;
+            println!("{secret}");
+            eprintln!(
+                "a {} token for {} ({}); it is shown only now",
+                credential.role.as_str(),
+                credential.name,
+                serde_json::to_string(&credential.scope).unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Build the base bundle and every community's (or one's); only what changed is rebuilt.
+    Build {
+        #[command(flatten)]
+        db: DbArg,
+        /// Every village and community.
+        #[arg(
+            long,
+            conflicts_with = "community",
+            required_unless_present = "community"
+        )]
+        all: bool,
+        /// One village or community.
+        #[arg(long)]
+        community: Option<i64>,
+        /// Output directory: `base/` and one `c-ID/` per community.
+        #[arg(long, default_value = "./var/bundles")]
+        out: PathBuf,
+        /// Templates directory (default: ./stb-templates).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// Check a bundle directory: manifest rules, sizes, hashes, paths; every finding named.
+    Verify {
+        dir: PathBuf,
+        /// The version accepted last: a lower one is refused.
+        #[arg(long)]
+        previous_version: Option<u64>,
+    },
+    /// What changed between two versions of a bundle.
+    Diff { old: PathBuf, new: PathBuf },
+    /// Per district: bytes on air, cycle time, tune-in waits and push-to-screen time.
+    Carousel {
+        /// The data stream's bitrate per district, e.g. 2M, 500k, 2000000.
+        #[arg(long, default_value = "2M")]
+        bitrate: String,
+        /// Where the bundles were built.
+        #[arg(long, default_value = "./var/bundles")]
+        bundles: PathBuf,
+    },
+}
+
+fn bundle_command(command: BundleCommand) -> Result<ExitCode> {
+    match command {
+        BundleCommand::Build {
+            db,
+            all: _,
+            community,
+            out,
+            templates,
+        } => {
+            open_existing(&db.db)?;
+            let started = Instant::now();
+            let report = bundles::build(&bundles::BuildOptions {
+                db: &db.db,
+                out: &out,
+                community,
+                templates: templates.as_deref(),
+            })?;
+            println!(
+                "{} bundles written, {} unchanged, in {:.1} s ({})",
+                report.written,
+                report.unchanged,
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+            for failure in &report.failed {
+                eprintln!("failed: {failure}");
+            }
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        BundleCommand::Verify {
+            dir,
+            previous_version,
+        } => bundles::verify(&dir, previous_version),
+        BundleCommand::Diff { old, new } => bundles::diff(&old, &new),
+        BundleCommand::Carousel { bitrate, bundles } => bundles::carousel(&bundles, &bitrate),
+    }
+}
+
+#[derive(Subcommand)]
+enum ScreensCommand {
+    /// Write a PNG and a layout document (JSON) for every screen of a community.
+    Render {
+        #[command(flatten)]
+        db: DbArg,
+        /// The village or community.
+        #[arg(long)]
+        community: i64,
+        /// Show the notices of this grid only (as a box in it would).
+        #[arg(long)]
+        grid: Option<i64>,
+        /// standard or elders.
+        #[arg(long, default_value = "standard", value_parser = ["standard", "elders"])]
+        theme: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// The moment shown (RFC 3339); defaults to now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Templates directory (default: ./stb-templates).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// Check templates against every rule (safe area, type size, contrast, focus...).
+    Check {
+        /// Templates directory (default: ./stb-templates).
+        templates: Option<PathBuf>,
+    },
+}
+
+fn screens_command(command: ScreensCommand) -> Result<ExitCode> {
+    match command {
+        ScreensCommand::Render {
+            db,
+            community,
+            grid,
+            theme,
+            out,
+            at,
+            templates,
+        } => {
+            open_existing(&db.db)?;
+            let at = match at {
+                Some(text) => Timestamp::parse(&text)?,
+                None => now(),
+            };
+            screens::render(&screens::RenderOptions {
+                db: &db.db,
+                community,
+                grid,
+                theme: &theme,
+                out: &out,
+                at,
+                templates: templates.as_deref(),
+            })
+        }
+        ScreensCommand::Check { templates } => screens::check(templates.as_deref()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -120,6 +349,10 @@ enum RecordCommand {
         /// Print the entries as JSON lines.
         #[arg(long)]
         json: bool,
+        /// Publish it instead: `xml` (with the hashed facts) or `html` (a printable report
+        /// with charts).
+        #[arg(long, value_parser = ["xml", "html"])]
+        format: Option<String>,
     },
     /// Verify every record (or one topic's): exit status 1 and the first bad entry on failure.
     Verify {
@@ -153,12 +386,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen } => serve(&db.db, &listen),
+        Command::Serve {
+            db,
+            listen,
+            master_key,
+        } => serve(&db.db, &listen, master_key.as_deref()),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Emulate(args) => emulate::run(&args),
+        Command::Cards { command } => cards::run(&command),
         Command::Fixtures {
             command: FixturesCommand::Load { db, city },
         } => fixtures_load(&db.db, &city),
         Command::Topics { command } => topics(command),
         Command::Record { command } => record(command),
+        Command::Screens { command } => screens_command(command),
+        Command::Bundle { command } => bundle_command(command),
+        Command::Tokens { command } => tokens_command(command),
     }
 }
 
@@ -232,8 +475,8 @@ fn fixtures_load(path: &Path, args: &CityArgs) -> Result<ExitCode> {
         counts.households, counts.set_top_boxes
     );
     println!(
-        "  {} topics, {} record entries, {} votes, {} comments",
-        report.topics, counts.record_entries, report.votes, report.comments
+        "  {} topics, {} record entries, {} votes, {} comments, {} notices",
+        report.topics, counts.record_entries, report.votes, report.comments, report.notices
     );
     if let Some(peak) = load::peak_memory_bytes() {
         println!("  peak memory {:.1} MiB", peak as f64 / (1024.0 * 1024.0));
@@ -336,9 +579,32 @@ fn topics(command: TopicsCommand) -> Result<ExitCode> {
 
 fn record(command: RecordCommand) -> Result<ExitCode> {
     match command {
-        RecordCommand::Show { db, topic, json } => {
+        RecordCommand::Show {
+            db,
+            topic,
+            json,
+            format,
+        } => {
             let store = open_existing(&db.db)?;
             store.topic(TopicId(topic))?;
+            if let Some(format) = format {
+                let inputs = channel::record_inputs(&store, TopicId(topic))?;
+                let view = report::RecordView {
+                    topic: &inputs.topic,
+                    room: &inputs.room,
+                    entries: &inputs.entries,
+                    tally: &inputs.tally,
+                    grids: &inputs.grids,
+                    verified: inputs.verified.clone(),
+                };
+                let text = if format == "xml" {
+                    report::to_xml(&view)
+                } else {
+                    report::to_html(&view)
+                };
+                print!("{text}");
+                return Ok(ExitCode::SUCCESS);
+            }
             for entry in store.record(TopicId(topic))? {
                 if json {
                     let fact: serde_json::Value =
@@ -411,7 +677,7 @@ fn record(command: RecordCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(path: &Path, listen: &str) -> Result<ExitCode> {
+fn serve(path: &Path, listen: &str, master_key: Option<&Path>) -> Result<ExitCode> {
     let fresh = !path.exists();
     let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
     if fresh || store.counts()?.rooms == 0 {
@@ -430,6 +696,11 @@ fn serve(path: &Path, listen: &str) -> Result<ExitCode> {
         );
     }
     let counts = store.counts()?;
+    let key_path = master_key.map_or_else(|| keys::default_path(path), Path::to_path_buf);
+    let master = keys::load_or_create(&key_path)?;
+    let (ingest, writer) =
+        server::ingest::start(path, master, server::ingest::IngestSettings::default())
+            .context("starting the return channel's writer")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -445,14 +716,17 @@ fn serve(path: &Path, listen: &str) -> Result<ExitCode> {
         println!("  health:  http://{address}/healthz");
         println!("  topics:  curl 'http://{address}/api/v1/topics?stage=consultation&limit=5'");
         println!("  record:  curl http://{address}/api/v1/topics/1/record");
-        let app = server::router(server::AppState::new(store));
+        println!("  return channel: POST http://{address}/rc/v1/messages (metrics: /metrics)");
+        let app = server::router(server::AppState::with_ingest(store, ingest));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
-        tracing::info!("stopped");
         Ok::<_, anyhow::Error>(())
     })?;
+    // Every request has been answered; commit whatever the writer still holds, then stop.
+    writer.stop();
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,9 @@
 //! The command line's own contract: help and argument errors. (Having an integration test here
 //! also makes `cargo test --workspace` build the binary the end-to-end suite in `tests/` runs.)
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 #[test]

@@ -1,6 +1,7 @@
 //! The store's errors: each names the thing and the rule it broke.
 
 use consult::comment::CommentError;
+use consult::notice::NoticeError;
 use consult::topic::TopicError;
 use consult::vote::{AreaError, Refusal};
 
@@ -27,6 +28,8 @@ pub enum StoreError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Comment(#[from] CommentError),
+    #[error("notice: {0}")]
+    Notice(#[from] NoticeError),
     #[error("{what} in the database is inconsistent: {detail}")]
     Corrupt { what: String, detail: String },
     #[error("the city is already loaded ({0} districts); load into a new database")]

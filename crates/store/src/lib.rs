@@ -13,14 +13,21 @@
 
 mod comments;
 mod error;
+mod ingest;
+mod notices;
 mod places;
 mod record;
+mod tokens;
 mod topics;
 mod votes;
 
 pub use error::StoreError;
+pub use ingest::{
+    IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,
+};
 pub use places::{CityCounts, CityLoader, CommunitySummary};
 pub use record::{RecordReport, TopicVerification};
+pub use tokens::token_hash;
 pub use topics::{TopicFilter, TopicRow};
 pub use votes::{VoteInput, VoteOutcome};
 
@@ -28,10 +35,21 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// The migrations, in order; the schema version is how many have run (SQLite's `user_version`).
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        "0002_return_channel",
+        include_str!("../migrations/0002_return_channel.sql"),
+    ),
+    (
+        "0003_notices",
+        include_str!("../migrations/0003_notices.sql"),
+    ),
+    ("0004_tokens", include_str!("../migrations/0004_tokens.sql")),
+];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -198,6 +198,17 @@ impl CityLoader<'_> {
         Ok(id)
     }
 
+    /// As [`Store::push_notice`].
+    pub fn push_notice(
+        &mut self,
+        draft: consult::notice::NoticeDraft,
+        author: &str,
+        worker_grids: &[GridId],
+        sent_at: consult::time::Timestamp,
+    ) -> Result<consult::notice::Notice, StoreError> {
+        crate::notices::push_in(&self.tx, draft, author, worker_grids, sent_at)
+    }
+
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
@@ -303,6 +314,18 @@ impl Store {
         room_level_in(&self.conn, room)
     }
 
+    /// The room of a village or community.
+    pub fn room_of_community(&self, community: CommunityId) -> Result<RoomId, StoreError> {
+        self.conn
+            .prepare_cached("SELECT id FROM rooms WHERE community_id = ?1")?
+            .query_row([community.0], |r| r.get(0).map(RoomId))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "room of community",
+                id: community.to_string(),
+            })
+    }
+
     /// The room's name and its convener's name and office.
     pub fn room_convener(&self, room: RoomId) -> Result<(String, String, String), StoreError> {
         self.conn
@@ -348,6 +371,82 @@ impl Store {
         area: &consult::vote::EligibleArea,
     ) -> Result<u64, StoreError> {
         eligible_households_in(&self.conn, area)
+    }
+
+    /// Every village and community, by id.
+    pub fn community_ids(&self) -> Result<Vec<CommunityId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM communities ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0).map(CommunityId))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The time of the newest input a community's channel shows: record entries, comments and
+    /// votes of its topics, and its notices. A bundle is stamped with it instead of the clock, so
+    /// that building from the same inputs gives the same bytes.
+    pub fn community_newest_input(
+        &self,
+        community: CommunityId,
+    ) -> Result<Option<consult::time::Timestamp>, StoreError> {
+        let newest: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT max(x) FROM (
+                   SELECT max(e.at) AS x FROM topic_communities tc JOIN record_entries e ON e.topic_id = tc.topic_id
+                    WHERE tc.community_id = ?1
+                   UNION ALL
+                   SELECT max(coalesce(c.decided_at, c.received_at)) FROM topic_communities tc
+                     JOIN comments c ON c.topic_id = tc.topic_id WHERE tc.community_id = ?1
+                   UNION ALL
+                   SELECT max(v.sent_at) FROM topic_communities tc JOIN current_votes v ON v.topic_id = tc.topic_id
+                    WHERE tc.community_id = ?1
+                   UNION ALL
+                   SELECT max(sent_at) FROM notices WHERE community_id = ?1)",
+            )?
+            .query_row([community.0], |r| r.get(0))?;
+        Ok(newest.map(consult::time::Timestamp))
+    }
+
+    /// The grids of a community with how many households live in each.
+    pub fn grid_households(&self, community: CommunityId) -> Result<Vec<(Grid, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT g.id, g.community_id, g.name, g.worker, (SELECT count(*) FROM households h WHERE h.grid_id = g.id)
+             FROM grids g WHERE g.community_id = ?1 ORDER BY g.id",
+        )?;
+        let rows = stmt.query_map([community.0], |r| {
+            Ok((
+                Grid {
+                    id: GridId(r.get(0)?),
+                    community: CommunityId(r.get(1)?),
+                    name: r.get(2)?,
+                    worker: r.get(3)?,
+                },
+                r.get(4)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A household's address.
+    pub fn household_address(
+        &self,
+        household: HouseholdId,
+    ) -> Result<consult::place::Address, StoreError> {
+        self.conn
+            .prepare_cached("SELECT building, unit, room FROM households WHERE id = ?1")?
+            .query_row([household.0], |r| {
+                Ok(consult::place::Address {
+                    building: r.get(0)?,
+                    unit: r.get(1)?,
+                    room: r.get(2)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "household",
+                id: household.to_string(),
+            })
     }
 
     /// The first set-top box of each of the first `limit` households of a community: demo cards.

@@ -1,6 +1,9 @@
 //! The store against a small hand-made city: procedure, votes, comments, and a record that
 //! refuses changes and reveals them when the triggers are bypassed.
 
+// Tests may unwrap: a failure is a panic with the error either way.
+#![allow(clippy::unwrap_used)]
+
 use consult::comment::Decision;
 use consult::ids::*;
 use consult::place::*;
@@ -479,4 +482,53 @@ proptest! {
             prop_assert!(!after.ok(), "tampering {kind} at {seq} went unnoticed");
         }
     }
+}
+
+#[test]
+fn tokens_are_found_by_their_secret_and_stored_only_as_hashes() {
+    use consult::access::{Credential, Scope, TokenRole};
+    let (_dir, path, mut store) = fresh();
+    let worker = Credential {
+        role: TokenRole::GridWorker,
+        scope: Scope::Grids {
+            community: CommunityId(1),
+            grids: vec![GridId(2)],
+        },
+        name: "李芳".into(),
+    };
+    store
+        .create_token("s3cret-grid-worker", &worker, Timestamp(T0))
+        .unwrap();
+    assert_eq!(
+        store.credential("s3cret-grid-worker").unwrap(),
+        Some(worker.clone())
+    );
+    assert_eq!(store.credential("wrong").unwrap(), None);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let stored: String = raw
+        .query_row("SELECT hash FROM tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_ne!(stored, "s3cret-grid-worker");
+    assert_eq!(stored, store::token_hash("s3cret-grid-worker"));
+    // A grid outside the community is refused; so is a role without its scope.
+    let outside = Credential {
+        scope: Scope::Grids {
+            community: CommunityId(1),
+            grids: vec![GridId(99)],
+        },
+        ..worker.clone()
+    };
+    assert!(store.create_token("x", &outside, Timestamp(T0)).is_err());
+    let unscoped = Credential {
+        role: TokenRole::Convener,
+        scope: Scope::City,
+        name: "某".into(),
+    };
+    assert!(store.create_token("y", &unscoped, Timestamp(T0)).is_err());
+    assert!(
+        store
+            .revoke_token("s3cret-grid-worker", Timestamp(T0 + 1))
+            .unwrap()
+    );
+    assert_eq!(store.credential("s3cret-grid-worker").unwrap(), None);
 }

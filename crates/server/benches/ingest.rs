@@ -1,0 +1,360 @@
+//! Acknowledged votes per second through `POST /rc/v1/messages` on loopback, against a baseline
+//! measured in the same run: a plain axum handler answering the same small POSTs without doing
+//! anything. The client is `returnpath`'s `HttpTransport` (keep-alive, one request in flight per
+//! box, one vote per batch, like a box whose household just pressed a key).
+//!
+//! ```text
+//! cargo bench -p server --bench ingest            # 5 s a run
+//! BENCH_SECS=10 cargo bench -p server --bench ingest
+//! ```
+//!
+//! Runs: the baseline and the ingest with 64 and with 1,000 concurrent boxes, as fast as they
+//! go; then the ingest paced at 10,000 votes a second from 1,000 boxes. Every ack of the ingest
+//! is sent after its group commit (WAL, synchronous=FULL); at the end the votes in the database
+//! are counted against the `stored` acks.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::routing::post;
+use consult::ids::*;
+use consult::place::*;
+use consult::procedure::Step;
+use consult::record::{Actor, ActorRole};
+use consult::room::{Convener, Room, RoomLevel};
+use consult::time::Timestamp;
+use consult::topic::{Category, Session, StepDetails, TopicDraft};
+use consult::vote::{Ballot, EligibleArea, VotingWindow};
+use returnpath::http::HttpTransport;
+use returnpath::{
+    AckStatus, Batch, Body, CardId as WireCard, MasterSecret, Message, Transport, derive_card_key,
+    sign_message,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use store::Store;
+
+const MASTER: MasterSecret = MasterSecret::from_bytes([42; 32]);
+const HOUSEHOLDS: i64 = 4_000;
+const PER_GRID: i64 = 400;
+
+fn card(n: i64) -> String {
+    format!("8620{n:012}")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// One community of `HOUSEHOLDS` households (card n is household n's), one topic open for a day.
+fn city(store: &mut Store) -> TopicId {
+    let mut l = store.load_city().unwrap();
+    l.district(&District {
+        id: DistrictId(1),
+        name: "梁溪区".into(),
+        kind: DistrictKind::District,
+    })
+    .unwrap();
+    l.town(&Town {
+        id: TownId(1),
+        district: DistrictId(1),
+        name: "崇安寺街道".into(),
+        kind: TownKind::Subdistrict,
+    })
+    .unwrap();
+    l.community(&Community {
+        id: CommunityId(1),
+        town: TownId(1),
+        name: "春江社区".into(),
+        kind: CommunityKind::Community,
+    })
+    .unwrap();
+    for g in 1..=HOUSEHOLDS / PER_GRID {
+        l.grid(&Grid {
+            id: GridId(g),
+            community: CommunityId(1),
+            name: format!("第{g}网格"),
+            worker: "李芳".into(),
+        })
+        .unwrap();
+    }
+    for h in 1..=HOUSEHOLDS {
+        l.household(&Household {
+            id: HouseholdId(h),
+            grid: GridId((h - 1) / PER_GRID + 1),
+            address: Address::new((h / 100 + 1) as u16, 1, (h % 100 + 1) as u16).unwrap(),
+        })
+        .unwrap();
+        l.set_top_box(&SetTopBox {
+            card: consult::ids::CardId::parse(&card(h)).unwrap(),
+            household: HouseholdId(h),
+        })
+        .unwrap();
+    }
+    l.room(&Room {
+        id: RoomId(1),
+        level: RoomLevel::Community(CommunityId(1)),
+        name: "协商议事室".into(),
+        convener: Convener {
+            name: "周建华".into(),
+            office: "社区党委书记".into(),
+        },
+        participants: vec![],
+    })
+    .unwrap();
+    l.commit().unwrap();
+    let t0 = now() - 3_600;
+    let actor = |role| Actor {
+        role,
+        name: "测试".into(),
+    };
+    let id = store
+        .propose_topic(
+            TopicDraft {
+                room: RoomId(1),
+                title: "电动自行车充电桩建设".into(),
+                summary: "在东门内侧建设充电车棚。".into(),
+                category: Category::EvCharging,
+                eligible: EligibleArea::Community {
+                    community: CommunityId(1),
+                },
+                ballot: Ballot::approve_oppose_abstain(),
+            },
+            Timestamp(t0),
+            actor(ActorRole::Convener),
+        )
+        .unwrap()
+        .id;
+    for (step, at, role, details) in [
+        (
+            Step::Confirm,
+            10,
+            ActorRole::Overseer,
+            StepDetails::default(),
+        ),
+        (
+            Step::BeginResearch,
+            20,
+            ActorRole::Convener,
+            StepDetails::default(),
+        ),
+        (
+            Step::OpenConsultation,
+            30,
+            ActorRole::Convener,
+            StepDetails {
+                session: Some(Session {
+                    starts_at: Timestamp(t0 + 600),
+                    place: "议事厅".into(),
+                }),
+                voting: Some(VotingWindow {
+                    opens_at: Timestamp(t0 + 30),
+                    closes_at: Timestamp(t0 + 86_400),
+                }),
+                ..StepDetails::default()
+            },
+        ),
+    ] {
+        store
+            .take_step(id, step, Timestamp(t0 + at), actor(role), "好", details)
+            .unwrap();
+    }
+    id
+}
+
+#[derive(Default)]
+struct Run {
+    acked: u64,
+    stored: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.acked as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+/// `boxes` boxes (cards `first_card..`), each sending one vote a request until `duration` is
+/// over; `rate`: votes per second for all boxes together, or as fast as they go.
+async fn load(
+    url: &str,
+    topic: TopicId,
+    first_card: i64,
+    boxes: i64,
+    duration: Duration,
+    rate: Option<f64>,
+    next_seq: Arc<Vec<AtomicU64>>,
+) -> Run {
+    let transport = HttpTransport::new(url).unwrap();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for b in 0..boxes {
+        let transport = transport.clone();
+        let next_seq = next_seq.clone();
+        tasks.spawn(async move {
+            let n = first_card + b;
+            let card = WireCard::parse(&card(n)).unwrap();
+            let key = derive_card_key(&MASTER, &card);
+            let period = rate.map(|r| Duration::from_secs_f64(boxes as f64 / r));
+            // Spread the paced boxes' first sends over one period.
+            let mut next = Instant::now()
+                + period.map_or(Duration::ZERO, |p| p.mul_f64(b as f64 / boxes as f64));
+            let mut run = Run::default();
+            while started.elapsed() < duration {
+                if let Some(period) = period {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += period;
+                }
+                let seq = next_seq[n as usize].fetch_add(1, Ordering::Relaxed);
+                let option = ["approve", "oppose", "abstain"][(seq % 3) as usize];
+                let message = sign_message(
+                    &key,
+                    Message {
+                        card_id: card.clone(),
+                        seq,
+                        sent_at: now(),
+                        body: Body::Vote {
+                            topic_id: topic.0,
+                            option: option.into(),
+                        },
+                    },
+                );
+                let sent = Instant::now();
+                let answer = transport
+                    .send(Batch {
+                        messages: vec![message],
+                    })
+                    .await;
+                let took = sent.elapsed();
+                if let Ok(response) = answer {
+                    run.acked += 1;
+                    run.stored += response
+                        .acks
+                        .iter()
+                        .filter(|a| a.status == AckStatus::Stored)
+                        .count() as u64;
+                    run.latencies_us.push(took.as_micros() as u64);
+                }
+            }
+            run
+        });
+    }
+    let mut total = Run::default();
+    while let Some(run) = tasks.join_next().await {
+        let run = run.unwrap();
+        total.acked += run.acked;
+        total.stored += run.stored;
+        total.latencies_us.extend(run.latencies_us);
+    }
+    total.elapsed = started.elapsed();
+    total.latencies_us.sort_unstable();
+    total
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+fn print(name: &str, run: &Run) {
+    println!(
+        "{name:<34} {:>9.0} acks/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} acks in {:.1} s)",
+        run.rate(),
+        run.percentile(0.50),
+        run.percentile(0.99),
+        run.acked,
+        run.elapsed.as_secs_f64()
+    );
+}
+
+fn main() {
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let duration = Duration::from_secs(secs);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let mut store = Store::open(&path).unwrap();
+    let topic = city(&mut store);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let baseline_app = Router::new().route(
+            returnpath::wire::PATH,
+            post(|body: axum::body::Bytes| async move {
+                std::hint::black_box(body);
+                ([("content-type", "application/json")], "{\"acks\":[]}")
+            }),
+        );
+        let baseline = serve(baseline_app).await;
+        let (ingest, writer) =
+            server::ingest::start(&path, MASTER, server::ingest::IngestSettings::default())
+                .unwrap();
+        let metrics = ingest.metrics().clone();
+        let app = server::router(server::AppState::with_ingest(store, ingest));
+        let headend = serve(app).await;
+        let seqs: Arc<Vec<AtomicU64>> =
+            Arc::new((0..=HOUSEHOLDS).map(|_| AtomicU64::new(1)).collect());
+        println!(
+            "{secs} s a run, one vote a request, loopback, 2 tokio workers shared with the client"
+        );
+        let mut stored = 0;
+        let mut baselines = Vec::new();
+        for boxes in [64, 1_000] {
+            let plain = load(&baseline, topic, 1, boxes, duration, None, seqs.clone()).await;
+            print(&format!("baseline, {boxes} boxes"), &plain);
+            let run = load(&headend, topic, 1, boxes, duration, None, seqs.clone()).await;
+            print(&format!("ingest, {boxes} boxes"), &run);
+            println!(
+                "{:<34} {:>8.0}% of the baseline",
+                "",
+                100.0 * run.rate() / plain.rate()
+            );
+            stored += run.stored;
+            baselines.push(plain.rate());
+        }
+        let paced = load(
+            &headend,
+            topic,
+            2_001,
+            1_000,
+            duration,
+            Some(10_000.0),
+            seqs.clone(),
+        )
+        .await;
+        print("ingest, 1000 boxes at 10,000/s", &paced);
+        stored += paced.stored;
+        let groups = metrics.render();
+        let committed = groups
+            .lines()
+            .find_map(|l| l.strip_prefix("shangyi_rc_groups_committed_total "))
+            .unwrap_or("?")
+            .to_owned();
+        println!("group commits: {committed}; stored acks: {stored}");
+        drop(writer);
+        let check = Store::open(&path).unwrap();
+        let votes = check.counts().unwrap().votes;
+        println!("durable: {votes} votes in the database for {stored} `stored` acks");
+        assert_eq!(
+            votes as u64, stored,
+            "every stored ack is a vote in the database"
+        );
+    });
+}

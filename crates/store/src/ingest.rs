@@ -1,0 +1,685 @@
+//! The return channel's ingest, store side: many boxes' messages applied in one transaction.
+//!
+//! The server decodes and verifies; this module finds each message's card, deduplicates it by
+//! (card, seq), applies the participation rules, and writes votes (history, current vote, tally),
+//! comments (into the moderation queue) and notice receipts. [`Store::ingest`] runs a whole group
+//! of messages in one transaction, caching topics and card places for the group instead of
+//! reloading a topic's JSON for every vote.
+//!
+//! Deduplication is answered from [`Receipts`], an index kept in memory by the single writer and
+//! rebuilt from the append-only `rc_receipts` table at start ([`Store::load_receipts`]): an index
+//! on (card_id, seq) in the database would be written in random order, about ten times slower
+//! (the figures are in `migrations/0002_return_channel.sql` and docs/return-channel.md §14).
+//! [`Store::ingest`] changes the index only after its transaction committed.
+
+use crate::{Store, StoreError};
+use consult::ids::{CardId, GridId, TopicId};
+use consult::place::HouseholdPlace;
+use consult::procedure::Stage;
+use consult::time::Timestamp;
+use consult::topic::Topic;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+/// A message as the server decoded it; the store knows no wire format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestMessage {
+    pub card: CardId,
+    pub seq: u64,
+    /// When the box signed it (the box's clock).
+    pub sent_at: Timestamp,
+    pub tag: [u8; 32],
+    /// Whether the tag verified under the card's key. A message that did not verify is refused
+    /// (`BadTag`, or `UnknownCard` first) and never takes up its (card, seq).
+    pub verified: bool,
+    pub body: IngestBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IngestBody {
+    Vote { topic: TopicId, option: String },
+    Comment { topic: TopicId, text: String },
+    NoticeSeen { notice_id: i64 },
+}
+
+impl IngestBody {
+    fn kind(&self) -> &'static str {
+        match self {
+            IngestBody::Vote { .. } => "vote",
+            IngestBody::Comment { .. } => "comment",
+            IngestBody::NoticeSeen { .. } => "notice_seen",
+        }
+    }
+}
+
+/// Why the store refused a message. The names are the return channel's reason codes
+/// ([`IngestRefusal::code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IngestRefusal {
+    UnknownCard,
+    BadTag,
+    ReplayedSeq,
+    SentInFuture,
+    UnknownTopic,
+    NotEligible,
+    TopicNotOpen,
+    TopicClosed,
+    PastGracePeriod,
+    UnknownOption,
+    UnknownNotice,
+}
+
+impl IngestRefusal {
+    const ALL: [IngestRefusal; 11] = [
+        IngestRefusal::UnknownCard,
+        IngestRefusal::BadTag,
+        IngestRefusal::ReplayedSeq,
+        IngestRefusal::SentInFuture,
+        IngestRefusal::UnknownTopic,
+        IngestRefusal::NotEligible,
+        IngestRefusal::TopicNotOpen,
+        IngestRefusal::TopicClosed,
+        IngestRefusal::PastGracePeriod,
+        IngestRefusal::UnknownOption,
+        IngestRefusal::UnknownNotice,
+    ];
+
+    /// The stable reason code (the same strings as `returnpath::ReasonCode`).
+    pub fn code(self) -> &'static str {
+        match self {
+            IngestRefusal::UnknownCard => "unknown_card",
+            IngestRefusal::BadTag => "bad_tag",
+            IngestRefusal::ReplayedSeq => "replayed_seq",
+            IngestRefusal::SentInFuture => "sent_in_future",
+            IngestRefusal::UnknownTopic => "unknown_topic",
+            IngestRefusal::NotEligible => "not_eligible",
+            IngestRefusal::TopicNotOpen => "topic_not_open",
+            IngestRefusal::TopicClosed => "topic_closed",
+            IngestRefusal::PastGracePeriod => "past_grace_period",
+            IngestRefusal::UnknownOption => "unknown_option",
+            IngestRefusal::UnknownNotice => "unknown_notice",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<IngestRefusal> {
+        IngestRefusal::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// What became of one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IngestOutcome {
+    /// Stored by this call (after its commit).
+    Stored,
+    /// The same message (same card, seq and tag) was stored before.
+    Duplicate,
+    /// Refused. A resent copy of a verified message refused earlier gets the same refusal.
+    Refused(IngestRefusal),
+}
+
+/// The rules' parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// How long after the close a message signed before it is still taken.
+    pub grace_secs: i64,
+    /// How far ahead of the headend's clock a `sent_at` may be.
+    pub future_tolerance_secs: i64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            grace_secs: consult::vote::GRACE_PERIOD_SECONDS,
+            future_tolerance_secs: 300,
+        }
+    }
+}
+
+/// What the headend remembers of a message that took up its (card, seq).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Receipt {
+    /// The first 8 bytes of the tag. Two different verified messages share them with
+    /// probability 2^-64, so comparing them tells a resent copy from a reused seq.
+    tag_prefix: u64,
+    /// `None`: stored. `Some`: refused for this reason.
+    refusal: Option<IngestRefusal>,
+}
+
+/// The deduplication index: every (card, seq) taken, with its tag prefix and answer. About 40
+/// bytes a message in memory; rebuilt from `rc_receipts` by [`Store::load_receipts`].
+#[derive(Debug, Default)]
+pub struct Receipts {
+    taken: HashMap<(u64, u64), Receipt>,
+}
+
+impl Receipts {
+    pub fn len(&self) -> usize {
+        self.taken.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.taken.is_empty()
+    }
+}
+
+fn card_number(card: &CardId) -> u64 {
+    // A card id is exactly 16 ASCII digits (checked by `CardId::parse`), so it fits in a u64.
+    card.as_str().bytes().fold(0u64, |n, b| {
+        n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+    })
+}
+
+fn tag_prefix(tag: &[u8]) -> u64 {
+    let mut prefix = [0u8; 8];
+    for (to, from) in prefix.iter_mut().zip(tag) {
+        *to = *from;
+    }
+    u64::from_be_bytes(prefix)
+}
+
+/// u64 seqs are stored as the i64 with the same bits (SQLite integers are signed).
+fn seq_to_sql(seq: u64) -> i64 {
+    i64::from_ne_bytes(seq.to_ne_bytes())
+}
+
+fn seq_from_sql(seq: i64) -> u64 {
+    u64::from_ne_bytes(seq.to_ne_bytes())
+}
+
+impl Store {
+    /// Reads every receipt into the deduplication index (the writer does this once, at start).
+    pub fn load_receipts(&self) -> Result<Receipts, StoreError> {
+        let mut receipts = Receipts::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT card_id, seq, tag, status FROM rc_receipts ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let card: String = row.get(0)?;
+            let card = CardId::parse(&card).map_err(|e| StoreError::corrupt("rc_receipts", e))?;
+            let seq = seq_from_sql(row.get(1)?);
+            let tag: Vec<u8> = row.get(2)?;
+            let status: String = row.get(3)?;
+            let refusal = if status == "stored" {
+                None
+            } else {
+                Some(IngestRefusal::from_code(&status).ok_or_else(|| {
+                    StoreError::corrupt("rc_receipts", format!("unknown status {status:?}"))
+                })?)
+            };
+            receipts.taken.insert(
+                (card_number(&card), seq),
+                Receipt {
+                    tag_prefix: tag_prefix(&tag),
+                    refusal,
+                },
+            );
+        }
+        Ok(receipts)
+    }
+
+    /// Applies a group of messages in one transaction and answers each, in order. The index is
+    /// updated only once the transaction committed; on `Err` nothing was stored and the index is
+    /// unchanged, so the caller answers "overloaded" and the boxes resend.
+    pub fn ingest(
+        &mut self,
+        receipts: &mut Receipts,
+        messages: &[IngestMessage],
+        received_at: Timestamp,
+        config: &IngestConfig,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut group = Group {
+            conn: &tx,
+            receipts,
+            added: HashMap::new(),
+            places: HashMap::new(),
+            topics: HashMap::new(),
+            tally: HashMap::new(),
+            received_at,
+            config,
+        };
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            outcomes.push(group.apply(message)?);
+        }
+        group.flush_tally()?;
+        let added = std::mem::take(&mut group.added);
+        drop(group);
+        tx.commit()?;
+        receipts.taken.extend(added);
+        Ok(outcomes)
+    }
+}
+
+/// One group commit's working state.
+struct Group<'a> {
+    conn: &'a Connection,
+    receipts: &'a Receipts,
+    /// Receipts taken in this group, merged into the index after the commit.
+    added: HashMap<(u64, u64), Receipt>,
+    places: HashMap<u64, Option<HouseholdPlace>>,
+    topics: HashMap<i64, Option<Topic>>,
+    /// Tally changes, applied once at the end of the group.
+    tally: HashMap<(i64, i64, String), i64>,
+    received_at: Timestamp,
+    config: &'a IngestConfig,
+}
+
+impl Group<'_> {
+    fn apply(&mut self, message: &IngestMessage) -> Result<IngestOutcome, StoreError> {
+        let card = card_number(&message.card);
+        let Some(place) = self.place(card, &message.card)? else {
+            return Ok(IngestOutcome::Refused(IngestRefusal::UnknownCard));
+        };
+        if !message.verified {
+            return Ok(IngestOutcome::Refused(IngestRefusal::BadTag));
+        }
+        let key = (card, message.seq);
+        let prefix = tag_prefix(&message.tag);
+        if let Some(seen) = self
+            .added
+            .get(&key)
+            .or_else(|| self.receipts.taken.get(&key))
+        {
+            return Ok(if seen.tag_prefix != prefix {
+                IngestOutcome::Refused(IngestRefusal::ReplayedSeq)
+            } else {
+                match seen.refusal {
+                    None => IngestOutcome::Duplicate,
+                    Some(why) => IngestOutcome::Refused(why),
+                }
+            });
+        }
+        let refusal = match self.check(message, &place)? {
+            Err(why) => Some(why),
+            Ok(()) => {
+                self.write(message, &place)?;
+                None
+            }
+        };
+        let status = refusal.map_or("stored", IngestRefusal::code);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                message.card.as_str(),
+                seq_to_sql(message.seq),
+                &message.tag[..],
+                message.body.kind(),
+                status,
+                message.sent_at.0,
+                self.received_at.0
+            ])?;
+        self.added.insert(
+            key,
+            Receipt {
+                tag_prefix: prefix,
+                refusal,
+            },
+        );
+        Ok(match refusal {
+            None => IngestOutcome::Stored,
+            Some(why) => IngestOutcome::Refused(why),
+        })
+    }
+
+    fn place(&mut self, number: u64, card: &CardId) -> Result<Option<HouseholdPlace>, StoreError> {
+        if let Some(place) = self.places.get(&number) {
+            return Ok(*place);
+        }
+        let place = crate::places::place_of_card_in(self.conn, card)?;
+        self.places.insert(number, place);
+        Ok(place)
+    }
+
+    fn topic(&mut self, id: TopicId) -> Result<Option<&Topic>, StoreError> {
+        if !self.topics.contains_key(&id.0) {
+            let topic = match crate::topics::load_topic(self.conn, id) {
+                Ok((topic, _, _)) => Some(topic),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(other) => return Err(other),
+            };
+            self.topics.insert(id.0, topic);
+        }
+        Ok(self.topics.get(&id.0).and_then(Option::as_ref))
+    }
+
+    /// The rules of docs/return-channel.md §12 step 4 and §9, in that order.
+    fn check(
+        &mut self,
+        message: &IngestMessage,
+        place: &HouseholdPlace,
+    ) -> Result<Result<(), IngestRefusal>, StoreError> {
+        let received_at = self.received_at;
+        if message.sent_at.0
+            > received_at
+                .0
+                .saturating_add(self.config.future_tolerance_secs)
+        {
+            return Ok(Err(IngestRefusal::SentInFuture));
+        }
+        let (topic_id, option) = match &message.body {
+            IngestBody::Vote { topic, option } => (*topic, Some(option.as_str())),
+            IngestBody::Comment { topic, .. } => (*topic, None),
+            IngestBody::NoticeSeen { notice_id } => {
+                // Provisional until notices exist (issue 5): any positive id is taken.
+                return Ok(if *notice_id > 0 {
+                    Ok(())
+                } else {
+                    Err(IngestRefusal::UnknownNotice)
+                });
+            }
+        };
+        let grace = self.config.grace_secs;
+        let Some(topic) = self.topic(topic_id)? else {
+            return Ok(Err(IngestRefusal::UnknownTopic));
+        };
+        if !topic.eligible.contains(place) {
+            return Ok(Err(IngestRefusal::NotEligible));
+        }
+        if topic.stage != Stage::Consultation {
+            let before = matches!(
+                topic.stage,
+                Stage::Proposed
+                    | Stage::Confirmed
+                    | Stage::Research
+                    | Stage::Returned
+                    | Stage::Rejected
+                    | Stage::Withdrawn
+            );
+            return Ok(Err(if before {
+                IngestRefusal::TopicNotOpen
+            } else {
+                IngestRefusal::TopicClosed
+            }));
+        }
+        let Some(window) = topic.voting else {
+            return Ok(Err(IngestRefusal::TopicNotOpen));
+        };
+        if received_at < window.opens_at {
+            return Ok(Err(IngestRefusal::TopicNotOpen));
+        }
+        // The closing rule of §9 (the same as `returnpath::check_close`).
+        let closes = window.closes_at.0;
+        if received_at.0 >= closes {
+            if message.sent_at.0 >= closes {
+                return Ok(Err(IngestRefusal::TopicClosed));
+            }
+            if received_at.0 > closes.saturating_add(grace) {
+                return Ok(Err(IngestRefusal::PastGracePeriod));
+            }
+        }
+        if let Some(option) = option
+            && topic.ballot.position(option).is_none()
+        {
+            return Ok(Err(IngestRefusal::UnknownOption));
+        }
+        Ok(Ok(()))
+    }
+
+    fn write(&mut self, message: &IngestMessage, place: &HouseholdPlace) -> Result<(), StoreError> {
+        let conn = self.conn;
+        let seq = seq_to_sql(message.seq);
+        match &message.body {
+            IngestBody::Vote { topic, option } => {
+                conn.prepare_cached(
+                    "INSERT INTO votes (topic_id, household_id, card_id, option, sent_at, received_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    topic.0,
+                    place.household.0,
+                    message.card.as_str(),
+                    option,
+                    message.sent_at.0,
+                    self.received_at.0,
+                    seq
+                ])?;
+                let vote_id = conn.last_insert_rowid();
+                self.count(message, *topic, place, option, vote_id)?;
+            }
+            IngestBody::Comment { topic, text } => {
+                conn.prepare_cached(
+                    "INSERT INTO comments (topic_id, household_id, card_id, text, sent_at, received_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    topic.0,
+                    place.household.0,
+                    message.card.as_str(),
+                    text,
+                    message.sent_at.0,
+                    self.received_at.0,
+                    seq
+                ])?;
+            }
+            IngestBody::NoticeSeen { notice_id } => {
+                conn.prepare_cached(
+                    "INSERT INTO rc_notice_seen (card_id, notice_id, seen_at, received_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    message.card.as_str(),
+                    notice_id,
+                    message.sent_at.0,
+                    self.received_at.0
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the vote the household's counted one if it is its latest: for one box the higher
+    /// seq; across a household's boxes the later `sent_at`, then the later arrival.
+    fn count(
+        &mut self,
+        message: &IngestMessage,
+        topic: TopicId,
+        place: &HouseholdPlace,
+        option: &str,
+        vote_id: i64,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn;
+        let seq = seq_to_sql(message.seq);
+        type Current = (i64, String, i64, Option<String>, Option<i64>);
+        let current: Option<Current> = conn
+            .prepare_cached(
+                "SELECT vote_id, option, sent_at, card_id, seq FROM current_votes
+                 WHERE topic_id = ?1 AND household_id = ?2",
+            )?
+            .query_row(params![topic.0, place.household.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()?;
+        let grid = place.grid;
+        match current {
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO current_votes (topic_id, household_id, grid_id, vote_id, option, sent_at, card_id, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    topic.0,
+                    place.household.0,
+                    grid.0,
+                    vote_id,
+                    option,
+                    message.sent_at.0,
+                    message.card.as_str(),
+                    seq
+                ])?;
+                self.bump(topic, grid, option, 1);
+            }
+            Some((old_id, old_option, old_sent, old_card, old_seq)) => {
+                let later = match (old_card, old_seq) {
+                    (Some(card), Some(old_seq)) if card == message.card.as_str() => {
+                        message.seq > seq_from_sql(old_seq)
+                    }
+                    _ => consult::vote::supersedes(
+                        (message.sent_at, vote_id),
+                        (Timestamp(old_sent), old_id),
+                    ),
+                };
+                if later {
+                    conn.prepare_cached(
+                        "UPDATE current_votes SET vote_id = ?3, option = ?4, sent_at = ?5, card_id = ?6, seq = ?7
+                         WHERE topic_id = ?1 AND household_id = ?2",
+                    )?
+                    .execute(params![
+                        topic.0,
+                        place.household.0,
+                        vote_id,
+                        option,
+                        message.sent_at.0,
+                        message.card.as_str(),
+                        seq
+                    ])?;
+                    self.bump(topic, grid, &old_option, -1);
+                    self.bump(topic, grid, option, 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bump(&mut self, topic: TopicId, grid: GridId, option: &str, by: i64) {
+        *self
+            .tally
+            .entry((topic.0, grid.0, option.to_owned()))
+            .or_insert(0) += by;
+    }
+
+    /// Applies the group's tally changes: one statement per (topic, grid, option) touched.
+    fn flush_tally(&mut self) -> Result<(), StoreError> {
+        for ((topic, grid, option), by) in self.tally.drain() {
+            if by == 0 {
+                continue;
+            }
+            if by > 0 {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO tallies (topic_id, grid_id, option, count) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (topic_id, grid_id, option) DO UPDATE SET count = count + excluded.count",
+                    )?
+                    .execute(params![topic, grid, option, by])?;
+            } else {
+                // A decrement moves a vote that was counted before, so the row exists and stays
+                // non-negative; anything else is a damaged tally.
+                let changed = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE tallies SET count = count + ?4
+                         WHERE topic_id = ?1 AND grid_id = ?2 AND option = ?3 AND count + ?4 >= 0",
+                    )?
+                    .execute(params![topic, grid, option, by])?;
+                if changed != 1 {
+                    return Err(StoreError::corrupt(
+                        format!("tally of topic {topic}"),
+                        format!(
+                            "no count for option {option:?} in grid {grid} to move {by} votes from"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A household a simulation may vote for: one of its cards and its grid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoterCard {
+    pub household: consult::ids::HouseholdId,
+    pub grid: GridId,
+    pub card: CardId,
+}
+
+impl Store {
+    /// Up to `limit` households of the topic's eligible area that have no counted vote on it
+    /// yet, each with its first card that never sent anything over the return channel (a
+    /// simulated box starts at seq 1), in household order. `shangyi simulate` plays these boxes.
+    pub fn voter_cards(&self, topic: TopicId, limit: usize) -> Result<Vec<VoterCard>, StoreError> {
+        use consult::vote::EligibleArea;
+        let (topic, _, _) = crate::topics::load_topic(&self.conn, topic)?;
+        let list = |ids: &mut dyn Iterator<Item = i64>| {
+            ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        };
+        // The ids are integers from the topic's own record, formatted here, never text.
+        let area = match &topic.eligible {
+            EligibleArea::Community { community } => format!("g.community_id = {}", community.0),
+            EligibleArea::Grids { grids, .. } => {
+                format!("h.grid_id IN ({})", list(&mut grids.iter().map(|g| g.0)))
+            }
+            EligibleArea::Communities { communities, .. } => format!(
+                "g.community_id IN ({})",
+                list(&mut communities.iter().map(|c| c.0))
+            ),
+        };
+        let mut used = std::collections::HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT card_id FROM rc_receipts")?;
+        for card in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            used.insert(card?);
+        }
+        let sql = format!(
+            "SELECT h.id, h.grid_id, s.card_id FROM households h
+             JOIN grids g ON g.id = h.grid_id
+             JOIN set_top_boxes s ON s.household_id = h.id
+             WHERE {area} AND NOT EXISTS (
+                 SELECT 1 FROM current_votes v WHERE v.topic_id = ?1 AND v.household_id = h.id)
+             ORDER BY h.id, s.card_id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![topic.id.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut cards = Vec::new();
+        for row in rows {
+            let (household, grid, card) = row?;
+            if cards.len() == limit {
+                break;
+            }
+            if used.contains(&card)
+                || cards
+                    .last()
+                    .is_some_and(|c: &VoterCard| c.household.0 == household)
+            {
+                continue;
+            }
+            cards.push(VoterCard {
+                household: consult::ids::HouseholdId(household),
+                grid: GridId(grid),
+                card: CardId::parse(&card).map_err(|e| StoreError::corrupt("set_top_boxes", e))?,
+            });
+        }
+        Ok(cards)
+    }
+}
+
+impl Store {
+    /// Sets how many WAL pages trigger an automatic checkpoint on this connection (0: never).
+    /// The ingest writer turns it off and leaves checkpoints to [`Store::checkpoint`] on another
+    /// connection, so that no box's acknowledgement waits for one.
+    pub fn set_wal_autocheckpoint(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
+    /// Copies committed WAL pages into the database without waiting for readers or the writer
+    /// (a PASSIVE checkpoint). Returns (pages in the WAL, pages checkpointed).
+    pub fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?)
+    }
+}
