@@ -20,16 +20,16 @@ pub enum CardsCommand {
 pub struct ProvisionArgs {
     /// The SQLite database.
     #[arg(long, default_value = "./var/shangyi.db")]
-    db: PathBuf,
+    pub db: PathBuf,
     /// The card id (16 digits), as in the `set_top_boxes` table.
     #[arg(long)]
-    card: String,
+    pub card: String,
     /// Where to write the provisioning file (created owner-only: it holds the card's key).
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// The return channel's master secret; defaults to `master.key` beside the database.
     #[arg(long)]
-    master_key: Option<PathBuf>,
+    pub master_key: Option<PathBuf>,
 }
 
 pub fn run(command: &CardsCommand) -> Result<ExitCode> {
@@ -38,7 +38,7 @@ pub fn run(command: &CardsCommand) -> Result<ExitCode> {
     }
 }
 
-fn provision(args: &ProvisionArgs) -> Result<ExitCode> {
+pub fn provision(args: &ProvisionArgs) -> Result<ExitCode> {
     let card = consult::ids::CardId::parse(&args.card)
         .map_err(|_| anyhow::anyhow!("{:?} is not a card id: exactly 16 digits", args.card))?;
     let wire_card = returnpath::CardId::parse(&args.card)?;

@@ -52,6 +52,10 @@ enum Command {
         /// `master.key` beside the database.
         #[arg(long)]
         master_key: Option<PathBuf>,
+        /// Where every community's broadcast bundle is built (default: `bundles/` beside the
+        /// database).
+        #[arg(long)]
+        bundles: Option<PathBuf>,
     },
     /// Simulate set-top boxes voting through a lossy return channel, then compare the server's
     /// tally with what the households chose.
@@ -390,7 +394,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             db,
             listen,
             master_key,
-        } => serve(&db.db, &listen, master_key.as_deref()),
+            bundles,
+        } => serve(&db.db, &listen, master_key.as_deref(), bundles.as_deref()),
         Command::Simulate(args) => simulate::run(&args),
         Command::Emulate(args) => emulate::run(&args),
         Command::Cards { command } => cards::run(&command),
@@ -677,7 +682,7 @@ fn record(command: RecordCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(path: &Path, listen: &str, master_key: Option<&Path>) -> Result<ExitCode> {
+fn serve(path: &Path, listen: &str, master_key: Option<&Path>, bundles: Option<&Path>) -> Result<ExitCode> {
     let fresh = !path.exists();
     let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
     if fresh || store.counts()?.rooms == 0 {
@@ -701,6 +706,31 @@ fn serve(path: &Path, listen: &str, master_key: Option<&Path>) -> Result<ExitCod
     let (ingest, writer) =
         server::ingest::start(path, master, server::ingest::IngestSettings::default())
             .context("starting the return channel's writer")?;
+    let demo = demo_access(&mut store, path, &key_path)?;
+    let bundles_dir = bundles.map_or_else(|| sibling(path, "bundles"), Path::to_path_buf);
+    // Bundles are built while the service already answers: a first start builds all 1,219.
+    let build_db = path.to_path_buf();
+    let build_out = bundles_dir.clone();
+    std::thread::spawn(move || {
+        let _span = tracing::info_span!("bundle_build_all").entered();
+        let started = Instant::now();
+        match bundles::build(&bundles::BuildOptions {
+            db: &build_db,
+            out: &build_out,
+            community: None,
+            templates: None,
+        }) {
+            Ok(report) => tracing::info!(
+                written = report.written,
+                unchanged = report.unchanged,
+                failed = report.failed.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "bundles built in {}",
+                build_out.display()
+            ),
+            Err(error) => tracing::error!(error = %format!("{error:#}"), "building bundles failed"),
+        }
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -717,6 +747,17 @@ fn serve(path: &Path, listen: &str, master_key: Option<&Path>) -> Result<ExitCod
         println!("  topics:  curl 'http://{address}/api/v1/topics?stage=consultation&limit=5'");
         println!("  record:  curl http://{address}/api/v1/topics/1/record");
         println!("  return channel: POST http://{address}/rc/v1/messages (metrics: /metrics)");
+        println!("  bundles: {} (building in the background; see the log)", bundles_dir.display());
+        println!("demo tokens (shown once; make more with `shangyi tokens create`):");
+        for (role, token) in &demo.tokens {
+            println!("  {role:<12} {token}");
+        }
+        println!("a household in the emulator, once the bundles are built:");
+        println!(
+            "  cargo run --release -- emulate --bundle {}/c-1 --provision {} --keys \"OK RED OK OK\" --server http://{address} --contact-sheet /tmp/household.png",
+            bundles_dir.display(),
+            demo.card_file.display()
+        );
         let app = server::router(server::AppState::with_ingest(store, ingest));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
@@ -728,6 +769,48 @@ fn serve(path: &Path, listen: &str, master_key: Option<&Path>) -> Result<ExitCod
     writer.stop();
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a newcomer needs to try the service: one token per role for community 1's room and
+/// first grid, and a provisioning file for the community's first card.
+struct DemoAccess {
+    tokens: Vec<(&'static str, String)>,
+    card_file: PathBuf,
+}
+
+fn sibling(db: &Path, name: &str) -> PathBuf {
+    db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(name)
+}
+
+fn demo_access(store: &mut Store, db: &Path, master_key: &Path) -> Result<DemoAccess> {
+    let community = consult::ids::CommunityId(1);
+    let room = store.room_of_community(community)?;
+    let grid = store.grids_of_community(community)?.first().map(|g| g.id.0).context("community 1 has no grids")?;
+    let mut tokens = Vec::new();
+    for (role, room_arg, grids) in [
+        ("convener", Some(room.0), vec![]),
+        ("overseer", Some(room.0), vec![]),
+        ("grid-worker", None, vec![grid]),
+        ("moderator", None, vec![]),
+        ("operator", None, vec![]),
+    ] {
+        let credential = tokens::credential(store, role, room_arg, &grids, None)?;
+        tokens.push((role, tokens::create(store, &credential, now())?));
+    }
+    let card = store
+        .cards_in_community(community, 1)?
+        .into_iter()
+        .next()
+        .map(|(card, _)| card)
+        .context("community 1 has no set-top boxes")?;
+    let card_file = sibling(db, "demo-card.json");
+    cards::provision(&cards::ProvisionArgs {
+        db: db.to_path_buf(),
+        card: card.to_string(),
+        out: card_file.clone(),
+        master_key: Some(master_key.to_path_buf()),
+    })?;
+    Ok(DemoAccess { tokens, card_file })
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,204 @@
+//! The API of conveners, overseers, moderators and grid workers under `/api/v1/`
+//! (`docs/api.md`; the OpenAPI document at `/api/openapi.json`).
+//!
+//! Writes need a bearer token ([`auth::Bearer`]): a missing or unknown token is 401, a token
+//! acting outside its role or scope is 403. Reads of topics and their records are public: the
+//! record is published to households anyway. Bodies are JSON, parsed into the wire types of each
+//! module (never the domain's types), and every refusal is `{"error": {"code", "message"}}`
+//! naming the field or the rule. Each request is one store call, so one transaction.
+
+pub mod auth;
+pub mod comments;
+pub mod limits;
+pub mod notices;
+pub mod records;
+pub mod topics;
+
+use crate::{AppState, ApiError};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use consult::access::AccessError;
+use consult::comment::CommentError;
+use consult::notice::NoticeError;
+use consult::procedure::ProcedureError;
+use consult::time::Timestamp;
+use consult::topic::TopicError;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use store::{Store, StoreError};
+use tower_http::timeout::TimeoutLayer;
+
+/// The largest request body the API takes (the return channel has its own limit).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The OpenAPI 3.1 document of every endpoint, served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The API's routes, with their body limit, timeout and per-token rate limit.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/topics", post(topics::propose))
+        .route("/api/v1/topics/{id}/steps", post(topics::step))
+        .route("/api/v1/topics/{id}/findings", post(topics::finding))
+        .route("/api/v1/topics/{id}/minutes", post(topics::minutes))
+        .route("/api/v1/topics/{id}/progress", post(topics::progress))
+        .route("/api/v1/topics/{id}/record.xml", get(records::xml))
+        .route("/api/v1/topics/{id}/report.html", get(records::html))
+        .route("/api/v1/comments", get(comments::list))
+        .route("/api/v1/comments/{id}/decision", post(comments::decide))
+        .route("/api/v1/notices", post(notices::push))
+        .route("/api/v1/notices/{id}", get(notices::show))
+        .route("/api/openapi.json", get(openapi))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+}
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+pub(crate) fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+    error(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> ApiError {
+        error(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+    }
+}
+
+/// A store refusal as the API answers it: the rule broken decides the status.
+pub(crate) fn refusal(e: StoreError) -> ApiError {
+    let message = e.to_string();
+    match &e {
+        StoreError::NotFound { .. } => error(StatusCode::NOT_FOUND, "not_found", message),
+        StoreError::Topic(t) => match t {
+            TopicError::Procedure(ProcedureError::IllegalStep { .. }) => {
+                error(StatusCode::CONFLICT, "illegal_step", message)
+            }
+            TopicError::Procedure(ProcedureError::WrongRole { .. })
+            | TopicError::FactWrongActor { .. } => {
+                error(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            TopicError::FactNotAllowed { .. } => error(StatusCode::CONFLICT, "conflict", message),
+            _ => bad_request(message),
+        },
+        StoreError::Area(_) => bad_request(format!("eligible: {message}")),
+        StoreError::Refused(_) => error(StatusCode::CONFLICT, "conflict", message),
+        StoreError::Comment(CommentError::AlreadyDecided { .. }) => {
+            error(StatusCode::CONFLICT, "conflict", message)
+        }
+        StoreError::Comment(CommentError::BadReason) => bad_request(format!("reason: {message}")),
+        StoreError::Comment(_) => bad_request(message),
+        StoreError::Notice(n) => match n {
+            NoticeError::NotYourGrid { .. } | NoticeError::ReferenceElsewhere(_) => {
+                error(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            NoticeError::ReferenceCancelled(_) => error(StatusCode::CONFLICT, "conflict", message),
+            NoticeError::UnknownReference(_) => bad_request(format!("references: {message}")),
+            _ => bad_request(message),
+        },
+        _ => ApiError::from(e),
+    }
+}
+
+/// Runs `job` on the store off the async threads; the job answers with API errors itself.
+pub(crate) async fn run<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    crate::with_store(state, move |s| Ok(job(s))).await?
+}
+
+/// Extension: store errors inside a [`run`] job, answered as refusals.
+pub(crate) trait OrRefuse<T> {
+    fn or_refuse(self) -> Result<T, ApiError>;
+}
+
+impl<T> OrRefuse<T> for Result<T, StoreError> {
+    fn or_refuse(self) -> Result<T, ApiError> {
+        self.map_err(refusal)
+    }
+}
+
+/// The server's clock: the domain has none.
+pub(crate) fn now() -> Timestamp {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Timestamp(seconds)
+}
+
+/// An RFC 3339 time in a body field.
+pub(crate) fn time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(text).map_err(|e| bad_request(format!("{field}: {e}")))
+}
+
+/// A JSON body whose every refusal is an [`ApiError`] naming the field (serde's path).
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    let message = match &rejection {
+        JsonRejection::JsonDataError(e) => format!("body: {}", source_text(e)),
+        JsonRejection::JsonSyntaxError(e) => format!("body is not JSON: {}", source_text(e)),
+        JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("the body is larger than {MAX_BODY_BYTES} bytes")
+        }
+        other => other.body_text(),
+    };
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    error(status, code, message)
+}
+
+/// serde's own words (with the field's path), without axum's preamble.
+fn source_text(e: &dyn std::error::Error) -> String {
+    match e.source() {
+        Some(source) => source.to_string(),
+        None => e.to_string(),
+    }
+}
