@@ -67,6 +67,19 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
     let community = out.join("c-1");
     let first = files(&community);
     run(&["bundle", "verify", &community.display().to_string()], 0);
+    // The manifest the builder wrote validates against the published schema.
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/bundle.xsd");
+    match std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(community.join("manifest.xml"))
+        .arg(out.join("base/manifest.xml"))
+        .output()
+    {
+        Ok(output) => assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr)),
+        Err(_) => eprintln!("xmllint is not installed: skipping the schema check (apt-get install libxml2-utils)"),
+    }
 
     // Building again from the same database gives the same bytes, version and all.
     run(

@@ -206,7 +206,7 @@ fn bundle_command(command: BundleCommand) -> Result<ExitCode> {
                 templates: templates.as_deref(),
             })?;
             println!(
-                "{} bundles written, {} unchanged, in {:.1} s ({})",
+                "{} bundles written, {} unchanged, in {:.3} s ({})",
                 report.written,
                 report.unchanged,
                 started.elapsed().as_secs_f64(),
