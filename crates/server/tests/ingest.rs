@@ -559,12 +559,30 @@ async fn comments_enter_the_moderation_queue_and_bad_texts_are_refused() {
 }
 
 #[tokio::test]
-async fn notice_seen_is_recorded_provisionally_for_positive_ids() {
+async fn notice_seen_counts_only_notices_sent_to_the_boxs_grid() {
     let h = Headend::new();
+    let mut store = Store::open(&h.path).unwrap();
+    let notice = |grid: i64| consult::notice::NoticeDraft {
+        community: CommunityId(1),
+        grids: vec![GridId(grid)],
+        title: "停水通知".into(),
+        body: "明天上午停水。".into(),
+        urgency: consult::notice::Urgency::Urgent,
+        message_type: consult::notice::MessageType::Alert,
+        references: None,
+        valid_from: consult::Timestamp(0),
+        valid_until: consult::Timestamp(86_400),
+    };
+    let mine = store.push_notice(notice(1), "李芳", &[GridId(1)], consult::Timestamp(0)).unwrap().id.0;
+    let other = store.push_notice(notice(2), "李芳", &[GridId(2)], consult::Timestamp(0)).unwrap().id.0;
+    drop(store);
+    // Card 1 lives in grid 1.
     let seen = |seq, notice_id| signed(1, seq, 900, WireBody::NoticeSeen { notice_id });
-    let acks = h.send(&[seen(1, 7), seen(2, 0)]).await;
+    let acks = h.send(&[seen(1, mine), seen(2, other), seen(3, 0), seen(4, 999)]).await;
     assert_eq!(acks[0].status, AckStatus::Stored);
-    assert_eq!(rejected(&acks[1]), Some(ReasonCode::UnknownNotice));
+    for ack in &acks[1..] {
+        assert_eq!(rejected(ack), Some(ReasonCode::UnknownNotice));
+    }
 }
 
 #[tokio::test]

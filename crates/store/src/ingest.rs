@@ -365,8 +365,15 @@ impl Group<'_> {
             IngestBody::Vote { topic, option } => (*topic, Some(option.as_str())),
             IngestBody::Comment { topic, .. } => (*topic, None),
             IngestBody::NoticeSeen { notice_id } => {
-                // Provisional until notices exist (issue 5): any positive id is taken.
-                return Ok(if *notice_id > 0 {
+                // A box can only have shown a notice sent to its own grid.
+                use rusqlite::OptionalExtension;
+                let sent_to_grid = self
+                    .conn
+                    .prepare_cached("SELECT 1 FROM notice_grids WHERE notice_id = ?1 AND grid_id = ?2")?
+                    .query_row([*notice_id, place.grid.0], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                return Ok(if sent_to_grid {
                     Ok(())
                 } else {
                     Err(IngestRefusal::UnknownNotice)
