@@ -77,8 +77,14 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
         .arg(out.join("base/manifest.xml"))
         .output()
     {
-        Ok(output) => assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr)),
-        Err(_) => eprintln!("xmllint is not installed: skipping the schema check (apt-get install libxml2-utils)"),
+        Ok(output) => assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(_) => eprintln!(
+            "xmllint is not installed: skipping the schema check (apt-get install libxml2-utils)"
+        ),
     }
 
     // Building again from the same database gives the same bytes, version and all.

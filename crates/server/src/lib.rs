@@ -3,12 +3,14 @@
 //! Today it answers `/healthz`, lets anyone read topics and their consultation records, and
 //! takes set-top boxes' return-channel messages at `POST /rc/v1/messages` ([`ingest`]: verify,
 //! deduplicate, group-commit, acknowledge after the commit), with the ingest's counters at
-//! `/metrics`. The service issue grows it into the whole API (tokens and roles, notices,
-//! bundles).
+//! `/metrics`. [`api`] is the rest of the API under `/api/v1/` (bearer tokens and roles;
+//! proposing and stepping topics, comments, notices, the record as XML and HTML) with its
+//! OpenAPI document; `docs/api.md` documents it.
 
+pub mod api;
 pub mod ingest;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +27,7 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     store: Arc<Mutex<Store>>,
     ingest: Option<ingest::IngestHandle>,
+    limiter: api::limits::RateLimiter,
 }
 
 impl AppState {
@@ -33,6 +36,7 @@ impl AppState {
         AppState {
             store: Arc::new(Mutex::new(store)),
             ingest: None,
+            limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
         }
     }
 
@@ -41,6 +45,15 @@ impl AppState {
         AppState {
             store: Arc::new(Mutex::new(store)),
             ingest: Some(ingest),
+            limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
+        }
+    }
+
+    /// The same service with another per-token rate limit for the API.
+    pub fn with_rate_limit(self, limit: api::limits::RateLimit) -> AppState {
+        AppState {
+            limiter: api::limits::RateLimiter::new(limit),
+            ..self
         }
     }
 }
@@ -120,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/topics/{id}/record/verify", get(verify_record))
         .route(returnpath::wire::PATH, post(ingest::post_messages))
         .route("/metrics", get(ingest::get_metrics))
+        .merge(api::routes(&state))
+        .fallback(api::no_route)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -141,8 +156,9 @@ struct TopicQuery {
 
 async fn list_topics(
     State(state): State<AppState>,
-    Query(query): Query<TopicQuery>,
+    query: Result<Query<TopicQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| bad_request(format!("query: {}", e.body_text())))?;
     let stage = match &query.stage {
         Some(s) => Some(Stage::parse(s).map_err(|e| bad_request(format!("stage: {e}")))?),
         None => None,
@@ -159,7 +175,7 @@ async fn list_topics(
 
 async fn show_topic(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    api::Id(id): api::Id,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (topic, tally) = with_store(&state, move |s| {
         Ok((s.topic(TopicId(id))?, s.tally(TopicId(id))?))
@@ -170,7 +186,7 @@ async fn show_topic(
 
 async fn topic_record(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    api::Id(id): api::Id,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let entries = with_store(&state, move |s| {
         s.topic(TopicId(id))?;
@@ -195,7 +211,7 @@ async fn topic_record(
 
 async fn verify_record(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    api::Id(id): api::Id,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let verification = with_store(&state, move |s| s.verify_topic(TopicId(id))).await?;
     Ok(Json(serde_json::json!(verification)))

@@ -573,12 +573,22 @@ async fn notice_seen_counts_only_notices_sent_to_the_boxs_grid() {
         valid_from: consult::Timestamp(0),
         valid_until: consult::Timestamp(86_400),
     };
-    let mine = store.push_notice(notice(1), "李芳", &[GridId(1)], consult::Timestamp(0)).unwrap().id.0;
-    let other = store.push_notice(notice(2), "李芳", &[GridId(2)], consult::Timestamp(0)).unwrap().id.0;
+    let mine = store
+        .push_notice(notice(1), "李芳", &[GridId(1)], consult::Timestamp(0))
+        .unwrap()
+        .id
+        .0;
+    let other = store
+        .push_notice(notice(2), "李芳", &[GridId(2)], consult::Timestamp(0))
+        .unwrap()
+        .id
+        .0;
     drop(store);
     // Card 1 lives in grid 1.
     let seen = |seq, notice_id| signed(1, seq, 900, WireBody::NoticeSeen { notice_id });
-    let acks = h.send(&[seen(1, mine), seen(2, other), seen(3, 0), seen(4, 999)]).await;
+    let acks = h
+        .send(&[seen(1, mine), seen(2, other), seen(3, 0), seen(4, 999)])
+        .await;
     assert_eq!(acks[0].status, AckStatus::Stored);
     for ack in &acks[1..] {
         assert_eq!(rejected(ack), Some(ReasonCode::UnknownNotice));

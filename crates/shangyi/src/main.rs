@@ -682,7 +682,12 @@ fn record(command: RecordCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(path: &Path, listen: &str, master_key: Option<&Path>, bundles: Option<&Path>) -> Result<ExitCode> {
+fn serve(
+    path: &Path,
+    listen: &str,
+    master_key: Option<&Path>,
+    bundles: Option<&Path>,
+) -> Result<ExitCode> {
     let fresh = !path.exists();
     let mut store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
     if fresh || store.counts()?.rooms == 0 {
@@ -779,13 +784,20 @@ struct DemoAccess {
 }
 
 fn sibling(db: &Path, name: &str) -> PathBuf {
-    db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(name)
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(name)
 }
 
 fn demo_access(store: &mut Store, db: &Path, master_key: &Path) -> Result<DemoAccess> {
     let community = consult::ids::CommunityId(1);
     let room = store.room_of_community(community)?;
-    let grid = store.grids_of_community(community)?.first().map(|g| g.id.0).context("community 1 has no grids")?;
+    let grid = store
+        .grids_of_community(community)?
+        .first()
+        .map(|g| g.id.0)
+        .context("community 1 has no grids")?;
     let mut tokens = Vec::new();
     for (role, room_arg, grids) in [
         ("convener", Some(room.0), vec![]),

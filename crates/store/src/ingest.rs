@@ -369,7 +369,9 @@ impl Group<'_> {
                 use rusqlite::OptionalExtension;
                 let sent_to_grid = self
                     .conn
-                    .prepare_cached("SELECT 1 FROM notice_grids WHERE notice_id = ?1 AND grid_id = ?2")?
+                    .prepare_cached(
+                        "SELECT 1 FROM notice_grids WHERE notice_id = ?1 AND grid_id = ?2",
+                    )?
                     .query_row([*notice_id, place.grid.0], |_| Ok(()))
                     .optional()?
                     .is_some();

@@ -16,6 +16,7 @@ mod error;
 mod ingest;
 mod notices;
 mod places;
+mod reach;
 mod record;
 mod tokens;
 mod topics;
@@ -26,6 +27,7 @@ pub use ingest::{
     IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,
 };
 pub use places::{CityCounts, CityLoader, CommunitySummary};
+pub use reach::NoticeReach;
 pub use record::{RecordReport, TopicVerification};
 pub use tokens::token_hash;
 pub use topics::{TopicFilter, TopicRow};

@@ -453,7 +453,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_single_tampering_in_the_database_is_found(kind in 0usize..5, pick in 0usize..100) {
+    fn any_single_tampering_in_the_database_is_found(kind in 0usize..6, pick in 0usize..100) {
         let (_dir, path, mut store) = fresh();
         let id = open_topic(&mut store);
         store.cast_vote(&vote(id, 1, "approve", 200)).unwrap();
@@ -467,7 +467,8 @@ proptest! {
         let other = 1 + ((pick as i64 + 1) % n);
         let t = id.0;
         let sql = match kind {
-            0 => format!("UPDATE record_entries SET fact = replace(fact, '同意', '反对') WHERE topic_id = {t} AND seq = {seq}; UPDATE record_entries SET at = at + 1 WHERE topic_id = {t} AND seq = {seq} AND fact NOT LIKE '%反对%';"),
+            0 => format!("UPDATE record_entries SET at = at + 1 WHERE topic_id = {t} AND seq = {seq};"),
+            5 => format!("UPDATE record_entries SET fact = substr(fact, 1, length(fact) - 1) || ',\"edited\":true}}' WHERE topic_id = {t} AND seq = {seq};"),
             1 => format!("DELETE FROM record_entries WHERE topic_id = {t} AND seq = {seq}; UPDATE topics SET record_seq = record_seq WHERE id = {t};"),
             2 => format!("UPDATE record_entries SET seq = 1000000 WHERE topic_id = {t} AND seq = {seq}; UPDATE record_entries SET seq = {seq} WHERE topic_id = {t} AND seq = {other}; UPDATE record_entries SET seq = {other} WHERE topic_id = {t} AND seq = 1000000;"),
             3 => format!("INSERT INTO record_entries SELECT topic_id, {n} + 1, at, actor_role, actor_name, kind, fact, prev_hash, hash FROM record_entries WHERE topic_id = {t} AND seq = {seq};"),

@@ -1,6 +1,6 @@
 //! Bearer tokens: `Authorization: Bearer sy_...`, looked up by hash in the store.
 
-use crate::{AppState, ApiError};
+use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -53,7 +53,10 @@ pub fn actor(credential: &Credential) -> Result<Actor, ApiError> {
             return Err(super::error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                format!("a {} writes nothing into a record", credential.role.as_str()),
+                format!(
+                    "a {} writes nothing into a record",
+                    credential.role.as_str()
+                ),
             ));
         }
     };

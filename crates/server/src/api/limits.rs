@@ -115,7 +115,11 @@ mod tests {
             assert_eq!(limiter.take("a", t0), Ok(()));
         }
         assert_eq!(limiter.take("a", t0), Err(1));
-        assert_eq!(limiter.take("b", t0), Ok(()), "each token has its own bucket");
+        assert_eq!(
+            limiter.take("b", t0),
+            Ok(()),
+            "each token has its own bucket"
+        );
         assert_eq!(limiter.take("a", t0 + Duration::from_millis(500)), Ok(()));
         assert_eq!(limiter.take("a", t0 + Duration::from_millis(500)), Err(1));
     }

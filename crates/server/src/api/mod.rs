@@ -14,7 +14,7 @@ pub mod notices;
 pub mod records;
 pub mod topics;
 
-use crate::{AppState, ApiError};
+use crate::{ApiError, AppState};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::StatusCode;
@@ -65,6 +65,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         ))
 }
 
+/// Any path the service does not have: a JSON 404 like every other refusal.
+pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no endpoint {}; see /api/openapi.json", uri.path()),
+    )
+}
+
 async fn openapi() -> impl axum::response::IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -72,7 +81,11 @@ async fn openapi() -> impl axum::response::IntoResponse {
     )
 }
 
-pub(crate) fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn error(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> ApiError {
     ApiError {
         status,
         code,
@@ -106,7 +119,7 @@ pub(crate) fn refusal(e: StoreError) -> ApiError {
             TopicError::FactNotAllowed { .. } => error(StatusCode::CONFLICT, "conflict", message),
             _ => bad_request(message),
         },
-        StoreError::Area(_) => bad_request(format!("eligible: {message}")),
+        StoreError::Area(_) => bad_request(message),
         StoreError::Refused(_) => error(StatusCode::CONFLICT, "conflict", message),
         StoreError::Comment(CommentError::AlreadyDecided { .. }) => {
             error(StatusCode::CONFLICT, "conflict", message)
@@ -187,10 +200,11 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         }
         other => other.body_text(),
     };
-    let status = if status.is_client_error() {
-        status
-    } else {
-        StatusCode::BAD_REQUEST
+    // Every body that is not what the endpoint takes is a 400 (axum says 422 for a well-formed
+    // body of the wrong shape); only a too-large body and a missing content type differ.
+    let status = match status {
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => status,
+        _ => StatusCode::BAD_REQUEST,
     };
     error(status, code, message)
 }
@@ -200,5 +214,25 @@ fn source_text(e: &dyn std::error::Error) -> String {
     match e.source() {
         Some(source) => source.to_string(),
         None => e.to_string(),
+    }
+}
+
+/// A numeric id in the path; anything else is a 400 naming it.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) if id > 0 => Ok(Id(id)),
+            Ok(axum::extract::Path(id)) => {
+                Err(bad_request(format!("id: {id} is not a positive id")))
+            }
+            Err(e) => Err(bad_request(format!("id: {}", e.body_text()))),
+        }
     }
 }

@@ -2,10 +2,10 @@
 //! research findings and minutes, post implementation progress.
 
 use super::auth::{Bearer, actor};
-use super::{Body, OrRefuse, bad_request, now, run, time};
-use crate::{AppState, ApiError};
+use super::{Body, Id, OrRefuse, bad_request, now, run, time};
+use crate::{ApiError, AppState};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use consult::access::TokenRole;
 use consult::ids::{CommunityId, GridId, TopicId, TownId};
@@ -68,7 +68,9 @@ fn created(topic: Topic) -> (StatusCode, Json<serde_json::Value>) {
     )
 }
 
-fn convener_room(credential: &consult::access::Credential) -> Result<consult::ids::RoomId, ApiError> {
+fn convener_room(
+    credential: &consult::access::Credential,
+) -> Result<consult::ids::RoomId, ApiError> {
     credential.require(&[TokenRole::Convener], "propose topics or record facts")?;
     match credential.scope {
         consult::access::Scope::Room { room } => Ok(room),
@@ -108,7 +110,10 @@ pub async fn propose(
         ballot,
     };
     let actor = actor(&credential)?;
-    let topic = run(&state, move |s| s.propose_topic(draft, now(), actor).or_refuse()).await?;
+    let topic = run(&state, move |s| {
+        s.propose_topic(draft, now(), actor).or_refuse()
+    })
+    .await?;
     Ok(created(topic))
 }
 
@@ -150,7 +155,7 @@ struct VotingBody {
 pub async fn step(
     State(state): State<AppState>,
     Bearer(credential): Bearer,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Body(body): Body<StepBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let step = Step::parse(&body.step).map_err(|e| bad_request(format!("step: {e}")))?;
@@ -233,7 +238,7 @@ async fn record(
 pub async fn finding(
     State(state): State<AppState>,
     Bearer(credential): Bearer,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Body(body): Body<FindingBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let fact = Fact::ResearchFinding {
@@ -247,7 +252,7 @@ pub async fn finding(
 pub async fn minutes(
     State(state): State<AppState>,
     Bearer(credential): Bearer,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Body(body): Body<MinutesBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     record(&state, credential, id, Fact::Minutes { text: body.text }).await
@@ -256,7 +261,7 @@ pub async fn minutes(
 pub async fn progress(
     State(state): State<AppState>,
     Bearer(credential): Bearer,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Body(body): Body<ProgressBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     if body.percent > 100 {
