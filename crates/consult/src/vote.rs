@@ -431,7 +431,8 @@ pub const MIN_GROUP: u64 = 5;
 /// One line of participation by grid, safe to publish.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GroupParticipation {
-    /// The grid's name, or `其他网格（合并）` for the merged small ones.
+    /// The grid's name; `其余网格` for the merged small ones, or `全部网格` when every grid was
+    /// too small to show on its own.
     pub label: String,
     pub voted: u64,
     pub households: u64,
@@ -487,7 +488,12 @@ pub fn participation_by_grid(
     }
     if merged_voted >= MIN_GROUP {
         lines.push(GroupParticipation {
-            label: "其他网格（合并）".into(),
+            label: if lines.is_empty() {
+                "全部网格"
+            } else {
+                "其余网格"
+            }
+            .into(),
             voted: merged_voted,
             households: merged_households.max(merged_voted),
         });
@@ -664,6 +670,7 @@ mod tests {
         let (lines, _) = participation_by_grid(&tally, &grids);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1].voted, 5);
+        assert_eq!(lines[1].label, "其余网格");
         assert_eq!(lines[1].households, 20);
     }
 
