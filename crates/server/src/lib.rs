@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod ingest;
+pub mod live;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -28,6 +29,19 @@ pub struct AppState {
     store: Arc<Mutex<Store>>,
     ingest: Option<ingest::IngestHandle>,
     limiter: api::limits::RateLimiter,
+    /// Where writes mark communities for a live bundle rebuild; `None`: no live rebuilds.
+    live: Option<live::LiveHandle>,
+    /// What the operators' endpoints read; `None`: they answer 503.
+    bundles: Option<Arc<BundlePaths>>,
+}
+
+/// Where the headend's bundles and the templates they are laid out from are.
+#[derive(Clone, Debug)]
+pub struct BundlePaths {
+    /// `c-{id}/` per community, `base/`.
+    pub bundles_dir: std::path::PathBuf,
+    pub templates_dir: std::path::PathBuf,
+    pub assets_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -37,6 +51,8 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             ingest: None,
             limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
+            live: None,
+            bundles: None,
         }
     }
 
@@ -46,6 +62,24 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             ingest: Some(ingest),
             limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
+            live: None,
+            bundles: None,
+        }
+    }
+
+    /// The same service, marking the communities its writes touch for a live rebuild.
+    pub fn with_live(self, live: live::LiveHandle) -> AppState {
+        AppState {
+            live: Some(live),
+            ..self
+        }
+    }
+
+    /// The same service, answering the operators' bundle and screen endpoints from `paths`.
+    pub fn with_bundles(self, paths: BundlePaths) -> AppState {
+        AppState {
+            bundles: Some(Arc::new(paths)),
+            ..self
         }
     }
 
@@ -132,11 +166,29 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/topics/{id}/record", get(topic_record))
         .route("/api/v1/topics/{id}/record/verify", get(verify_record))
         .route(returnpath::wire::PATH, post(ingest::post_messages))
-        .route("/metrics", get(ingest::get_metrics))
+        .route("/metrics", get(metrics))
         .merge(api::routes(&state))
         .fallback(api::no_route)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/metrics`: the return channel's counters, then the live bundle builds' (same response, so
+/// one scrape sees both).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let response = ingest::get_metrics(State(state.clone())).await;
+    let Some(live) = &state.live else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    // The ingest's text is a few kilobytes built in memory: reading it back cannot fail short
+    // of a bug, and then the live counters alone are still worth answering.
+    let mut text = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    text.extend_from_slice(live.metrics.render().as_bytes());
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

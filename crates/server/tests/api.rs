@@ -345,6 +345,10 @@ fn topic(store: &mut Store, steps: &[Step]) -> TopicId {
 struct Api {
     app: axum::Router,
     f: Fixture,
+    /// The (empty) bundles directory the operators' endpoints read.
+    _bundles: Option<tempfile::TempDir>,
+    /// The live rebuild queue, never run: marks just wait in it.
+    _queue: Option<server::live::LiveQueue>,
 }
 
 impl Api {
@@ -355,10 +359,22 @@ impl Api {
     fn with_limit(limit: RateLimit) -> Api {
         let mut store = Store::open_in_memory().unwrap();
         let f = city(&mut store);
-        let state = server::AppState::new(store).with_rate_limit(limit);
+        let bundles = tempfile::tempdir().unwrap();
+        let (templates_dir, assets_dir) = templates_and_assets();
+        let (live, queue) = server::live::queue();
+        let state = server::AppState::new(store)
+            .with_rate_limit(limit)
+            .with_live(live)
+            .with_bundles(server::BundlePaths {
+                bundles_dir: bundles.path().to_path_buf(),
+                templates_dir,
+                assets_dir,
+            });
         Api {
             app: server::router(state),
             f,
+            _bundles: Some(bundles),
+            _queue: Some(queue),
         }
     }
 
@@ -514,6 +530,19 @@ fn matrix(f: &Fixture) -> Vec<Row> {
         row("GET", t(f.consultation, "/report.html"), None, PUBLIC),
         row("GET", t(f.consultation, "/record/verify"), None, PUBLIC),
         row("GET", "/api/openapi.json".into(), None, PUBLIC),
+        row("GET", "/api/v1/bundles".into(), None, &[Who::Operator]),
+        row(
+            "POST",
+            "/api/v1/bundles/1/rebuild".into(),
+            None,
+            &[Who::Operator],
+        ),
+        row(
+            "GET",
+            "/api/v1/carousel?bitrate=2M".into(),
+            None,
+            &[Who::Operator],
+        ),
     ]
 }
 
@@ -1082,7 +1111,10 @@ async fn every_route_in_the_openapi_document_exists() {
         .await;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let concrete = path.replace("{id}", "1");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{screen}", "home")
+                .replace("{path}", "manifest.xml");
             let body = (method == "post").then_some("{}");
             let (status, _, answer) = api
                 .call(&method.to_uppercase(), &concrete, Who::Operator, body)
@@ -1137,4 +1169,238 @@ async fn every_refusal_is_json() {
         .unwrap();
     let response = api.app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The templates and assets of the source tree, as the binary finds them.
+fn templates_and_assets() -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    (root.join("stb-templates"), root.join("assets"))
+}
+
+/// The notices file of a community bundle, with the bundle's version.
+fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
+    let manifest = bundle::read_manifest(dir).ok().flatten()?;
+    let mut text = String::new();
+    for file in manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("notices/"))
+    {
+        text.push_str(&std::fs::read_to_string(dir.join(&file.path)).ok()?);
+    }
+    Some((manifest.version, text))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_notice_reaches_its_communitys_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("shangyi.db");
+    let out = tmp.path().join("bundles");
+    let mut store = Store::open(&db).unwrap();
+    let f = city(&mut store);
+    let (templates_dir, assets_dir) = templates_and_assets();
+    let report = broadcast::build(&broadcast::BuildOptions {
+        db: &db,
+        out: &out,
+        community: Some(1),
+        templates_dir: &templates_dir,
+        assets_dir: &assets_dir,
+        progress: None,
+    })
+    .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let dir = out.join("c-1");
+    let (before, _) = bundle_notices(&dir).unwrap();
+
+    let live = server::live::start(server::live::LiveSettings {
+        db: db.clone(),
+        out: out.clone(),
+        templates_dir,
+        assets_dir,
+        quiet: server::live::QUIET,
+    });
+    let api = Api {
+        app: server::router(server::AppState::new(store).with_live(live)),
+        f,
+        _bundles: None,
+        _queue: None,
+    };
+    let (status, _, body) = api
+        .call("POST", "/api/v1/notices", Who::GridWorker, Some(NOTICE))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some((version, notices)) = bundle_notices(&dir)
+            && version > before
+            && notices.contains("停电通知")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new bundle with the notice within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _, metrics) = api.call("GET", "/metrics", Who::Nobody, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    // The counters are there (their values race the build's last step, so are not checked).
+    assert!(
+        metrics.contains("shangyi_bundle_builds_total")
+            && metrics.contains("shangyi_bundle_build_seconds_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_read_bundles_and_screens_and_no_path_leaves_the_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("shangyi.db");
+    let out = tmp.path().join("bundles");
+    let mut store = Store::open(&db).unwrap();
+    let f = city(&mut store);
+    let (templates_dir, assets_dir) = templates_and_assets();
+    let report = broadcast::build(&broadcast::BuildOptions {
+        db: &db,
+        out: &out,
+        community: Some(1),
+        templates_dir: &templates_dir,
+        assets_dir: &assets_dir,
+        progress: None,
+    })
+    .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    // A secret beside the bundles that no path may reach.
+    std::fs::write(tmp.path().join("secret.txt"), "secret").unwrap();
+    let api = Api {
+        app: server::router(
+            server::AppState::new(store).with_bundles(server::BundlePaths {
+                bundles_dir: out.clone(),
+                templates_dir,
+                assets_dir,
+            }),
+        ),
+        f,
+        _bundles: None,
+        _queue: None,
+    };
+
+    let reads = [
+        "/api/v1/bundles",
+        "/api/v1/bundles/1/manifest.xml",
+        "/api/v1/bundles/1/files/topics/community.json",
+        "/api/v1/screens/1/home.png?theme=elders",
+        "/api/v1/carousel?bitrate=2M",
+    ];
+    for path in reads {
+        for who in EVERYONE {
+            let (status, headers, body) = api.call("GET", path, who, None).await;
+            let want = match who {
+                Who::Operator => StatusCode::OK,
+                Who::Nobody | Who::BadToken => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(status, want, "GET {path} as {who:?}: {body}");
+            if path.ends_with("elders") && who == Who::Operator {
+                assert_eq!(headers["content-type"], "image/png");
+            }
+        }
+    }
+    let (_, _, body) = api
+        .call("GET", "/api/v1/bundles", Who::Operator, None)
+        .await;
+    assert_eq!(body["bundles"][0]["id"], "c-1", "{body}");
+    assert_eq!(body["bundles"][0]["version"], 1, "{body}");
+
+    for path in [
+        "/api/v1/bundles/1/files/../secret.txt",
+        "/api/v1/bundles/1/files/../../secret.txt",
+        "/api/v1/bundles/1/files/%2Fetc%2Fpasswd",
+        "/api/v1/bundles/1/files/topics/..%2F..%2F..%2Fsecret.txt",
+        "/api/v1/bundles/1/files/topics//community.json",
+    ] {
+        let answer = api.call("GET", path, Who::Operator, None).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request", &["path"]);
+    }
+    // A file in the bundle's directory that its manifest does not list.
+    let answer = api
+        .call(
+            "GET",
+            "/api/v1/bundles/1/files/manifest.xml",
+            Who::Operator,
+            None,
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["lists no file"],
+    );
+    let answer = api
+        .call("GET", "/api/v1/screens/1/nothing.png", Who::Operator, None)
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "not_found", &["nothing"]);
+    let answer = api
+        .call("GET", "/api/v1/bundles/2/manifest.xml", Who::Operator, None)
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "not_found", &["no bundle"]);
+}
+
+/// How many communities writes have marked for a live rebuild, from `/metrics`.
+async fn marks(api: &Api) -> u64 {
+    let (_, _, metrics) = api.call("GET", "/metrics", Who::Nobody, None).await;
+    metrics
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("shangyi_bundle_marks_total "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn writes_that_change_the_screens_mark_their_communities() {
+    let api = Api::new();
+    assert_eq!(marks(&api).await, 0);
+    let (status, _, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/topics/{}/minutes", api.f.consultation.0),
+            Who::Convener,
+            Some(r#"{"text":"会议纪要"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(marks(&api).await, 1);
+    let (status, _, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/comments/{}/decision", api.f.comment.0),
+            Who::Moderator,
+            Some(r#"{"decision":"accept"}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(marks(&api).await, 2);
+    let (status, _, body) = api
+        .call("POST", "/api/v1/notices", Who::GridWorker, Some(NOTICE))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(marks(&api).await, 3);
+    // A refused write marks nothing.
+    let (status, _, _) = api
+        .call(
+            "POST",
+            "/api/v1/notices",
+            Who::OtherGridWorker,
+            Some(NOTICE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(marks(&api).await, 3);
 }

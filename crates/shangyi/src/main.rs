@@ -199,12 +199,7 @@ fn bundle_command(command: BundleCommand) -> Result<ExitCode> {
         } => {
             open_existing(&db.db)?;
             let started = Instant::now();
-            let report = bundles::build(&bundles::BuildOptions {
-                db: &db.db,
-                out: &out,
-                community,
-                templates: templates.as_deref(),
-            })?;
+            let report = bundles::build(&db.db, &out, community, templates.as_deref())?;
             println!(
                 "{} bundles written, {} unchanged, in {:.3} s ({})",
                 report.written,
@@ -714,27 +709,47 @@ fn serve(
     let demo = demo_access(&mut store, path, &key_path)?;
     let bundles_dir = bundles.map_or_else(|| sibling(path, "bundles"), Path::to_path_buf);
     // Bundles are built while the service already answers: a first start builds all 1,219.
-    let build_db = path.to_path_buf();
-    let build_out = bundles_dir.clone();
+    // The same thread then runs the live rebuilds, so marks made meanwhile wait in the queue
+    // and are built after the initial build, never beside it.
+    let templates_dir = screens::templates_dir(None);
+    let bundle_paths = server::BundlePaths {
+        bundles_dir: bundles_dir.clone(),
+        assets_dir: screens::assets_dir(&templates_dir),
+        templates_dir: templates_dir.clone(),
+    };
+    let live_settings = server::live::LiveSettings {
+        db: path.to_path_buf(),
+        out: bundles_dir.clone(),
+        assets_dir: screens::assets_dir(&templates_dir),
+        templates_dir,
+        quiet: server::live::QUIET,
+    };
+    let (live, live_queue) = server::live::queue();
     std::thread::spawn(move || {
-        let _span = tracing::info_span!("bundle_build_all").entered();
-        let started = Instant::now();
-        match bundles::build(&bundles::BuildOptions {
-            db: &build_db,
-            out: &build_out,
-            community: None,
-            templates: None,
-        }) {
-            Ok(report) => tracing::info!(
-                written = report.written,
-                unchanged = report.unchanged,
-                failed = report.failed.len(),
-                seconds = started.elapsed().as_secs_f64(),
-                "bundles built in {}",
-                build_out.display()
-            ),
-            Err(error) => tracing::error!(error = %format!("{error:#}"), "building bundles failed"),
+        {
+            let _span = tracing::info_span!("bundle_build_all").entered();
+            let started = Instant::now();
+            let build_out = &live_settings.out;
+            match bundles::build(
+                &live_settings.db,
+                build_out,
+                None,
+                Some(&live_settings.templates_dir),
+            ) {
+                Ok(report) => tracing::info!(
+                    written = report.written,
+                    unchanged = report.unchanged,
+                    failed = report.failed.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "bundles built in {}",
+                    build_out.display()
+                ),
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "building bundles failed")
+                }
+            }
         }
+        live_queue.run(&live_settings);
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -763,7 +778,9 @@ fn serve(
             bundles_dir.display(),
             demo.card_file.display()
         );
-        let app = server::router(server::AppState::with_ingest(store, ingest));
+        let app = server::router(server::AppState::with_ingest(store, ingest)
+            .with_live(live)
+            .with_bundles(bundle_paths));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod comments;
 pub mod limits;
 pub mod notices;
+pub mod operators;
 pub mod records;
 pub mod topics;
 
@@ -53,7 +54,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/comments/{id}/decision", post(comments::decide))
         .route("/api/v1/notices", post(notices::push))
         .route("/api/v1/notices/{id}", get(notices::show))
+        .route("/api/v1/bundles", get(operators::list))
+        .route("/api/v1/bundles/{id}/rebuild", post(operators::rebuild))
+        .route(
+            "/api/v1/bundles/{id}/manifest.xml",
+            get(operators::manifest),
+        )
+        .route("/api/v1/bundles/{id}/files/{*path}", get(operators::file))
+        .route("/api/v1/screens/{id}/{screen}", get(operators::screen_png))
+        .route("/api/v1/carousel", get(operators::carousel))
         .route("/api/openapi.json", get(openapi))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::live::mark_after_write,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,

@@ -1,0 +1,273 @@
+//! Live rebuilds: when a write through the API changes what a community's boxes show (a notice,
+//! a topic's step or fact, a comment decision), that community's bundle is built again in the
+//! background.
+//!
+//! Writes only mark communities dirty on a channel; one thread owns the queue, waits for a
+//! burst to settle ([`LiveSettings::quiet`] after the last mark) and then builds each dirty
+//! community once with `broadcast::build`. Ten notices pushed in a second cost one build, and a
+//! slow build never holds up a request.
+
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use consult::ids::{CommunityId, TopicId};
+use consult::vote::EligibleArea;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long the queue waits after the last mark before building: a burst becomes one build.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// Where the live rebuilds read and write.
+#[derive(Clone, Debug)]
+pub struct LiveSettings {
+    pub db: PathBuf,
+    /// The bundles directory (`c-{id}/` per community, `base/`).
+    pub out: PathBuf,
+    pub templates_dir: PathBuf,
+    pub assets_dir: PathBuf,
+    pub quiet: Duration,
+}
+
+/// Build counts and durations, rendered on `/metrics` beside the ingest's counters.
+#[derive(Debug, Default)]
+pub struct LiveMetrics {
+    builds: AtomicU64,
+    build_failures: AtomicU64,
+    bundles_written: AtomicU64,
+    build_micros: AtomicU64,
+    marks: AtomicU64,
+}
+
+impl LiveMetrics {
+    /// Completed builds (one per dirty community per settled burst).
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Relaxed)
+    }
+
+    /// Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counters = [
+            (
+                "shangyi_bundle_builds_total",
+                "Live community bundle builds run.",
+                self.builds.load(Ordering::Relaxed),
+            ),
+            (
+                "shangyi_bundle_build_failures_total",
+                "Live community bundle builds that failed.",
+                self.build_failures.load(Ordering::Relaxed),
+            ),
+            (
+                "shangyi_bundles_written_total",
+                "Community bundles written with a new version by live builds.",
+                self.bundles_written.load(Ordering::Relaxed),
+            ),
+            (
+                "shangyi_bundle_marks_total",
+                "Communities marked dirty by writes.",
+                self.marks.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
+        let micros = self.build_micros.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP shangyi_bundle_build_seconds_total Time spent in live bundle builds."
+        );
+        let _ = writeln!(out, "# TYPE shangyi_bundle_build_seconds_total counter");
+        let _ = writeln!(
+            out,
+            "shangyi_bundle_build_seconds_total {:.6}",
+            micros as f64 / 1e6
+        );
+        out
+    }
+}
+
+/// The writers' end of the queue: cheap to clone, never blocks.
+#[derive(Clone, Debug)]
+pub struct LiveHandle {
+    sender: mpsc::Sender<CommunityId>,
+    pub metrics: Arc<LiveMetrics>,
+}
+
+impl LiveHandle {
+    /// Marks a community dirty. If the rebuild thread is gone the mark is dropped: the bundle
+    /// is then rebuilt at the next start, and the write itself has succeeded.
+    pub fn mark(&self, community: CommunityId) {
+        self.metrics.marks.fetch_add(1, Ordering::Relaxed);
+        if self.sender.send(community).is_err() {
+            tracing::warn!(
+                community = community.0,
+                "the live rebuild thread is gone; mark dropped"
+            );
+        }
+    }
+}
+
+/// The thread's end of the queue.
+pub struct LiveQueue {
+    receiver: mpsc::Receiver<CommunityId>,
+    metrics: Arc<LiveMetrics>,
+}
+
+/// A queue and its handle; run the queue with [`LiveQueue::run`] on a thread of your own (the
+/// binary runs it after its initial build of every bundle, on the same thread).
+pub fn queue() -> (LiveHandle, LiveQueue) {
+    let (sender, receiver) = mpsc::channel();
+    let metrics = Arc::new(LiveMetrics::default());
+    (
+        LiveHandle {
+            sender,
+            metrics: metrics.clone(),
+        },
+        LiveQueue { receiver, metrics },
+    )
+}
+
+/// A queue running on a new thread.
+pub fn start(settings: LiveSettings) -> LiveHandle {
+    let (handle, queue) = queue();
+    std::thread::spawn(move || queue.run(&settings));
+    handle
+}
+
+impl LiveQueue {
+    /// Builds dirty communities until every handle is dropped.
+    pub fn run(self, settings: &LiveSettings) {
+        while let Ok(first) = self.receiver.recv() {
+            let mut dirty = BTreeSet::from([first]);
+            // Coalesce: keep taking marks until none came for `quiet`.
+            loop {
+                match self.receiver.recv_timeout(settings.quiet) {
+                    Ok(community) => {
+                        dirty.insert(community);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            for community in dirty {
+                self.build_one(settings, community);
+            }
+        }
+    }
+
+    fn build_one(&self, settings: &LiveSettings, community: CommunityId) {
+        let _span = tracing::info_span!("bundle_live_build", community = community.0).entered();
+        let started = Instant::now();
+        let outcome = broadcast::build(&broadcast::BuildOptions {
+            db: &settings.db,
+            out: &settings.out,
+            community: Some(community.0),
+            templates_dir: &settings.templates_dir,
+            assets_dir: &settings.assets_dir,
+            progress: None,
+        });
+        let elapsed = started.elapsed();
+        self.metrics.builds.fetch_add(1, Ordering::Relaxed);
+        self.metrics.build_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        match outcome {
+            Ok(report) if report.failed.is_empty() => {
+                self.metrics
+                    .bundles_written
+                    .fetch_add(report.written as u64, Ordering::Relaxed);
+                tracing::info!(
+                    written = report.written,
+                    unchanged = report.unchanged,
+                    seconds = elapsed.as_secs_f64(),
+                    "bundle rebuilt"
+                );
+            }
+            Ok(report) => {
+                self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(failed = ?report.failed, "bundle rebuild failed");
+            }
+            Err(error) => {
+                self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, "bundle rebuild failed");
+            }
+        }
+    }
+}
+
+/// The communities whose boxes show a topic: those of its eligible area.
+pub fn communities_of(area: &EligibleArea) -> Vec<CommunityId> {
+    match area {
+        EligibleArea::Community { community } | EligibleArea::Grids { community, .. } => {
+            vec![*community]
+        }
+        EligibleArea::Communities { communities, .. } => communities.clone(),
+    }
+}
+
+/// The largest answer the marking layer reads back (the API's answers are small JSON).
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// A layer over the API: after a successful write that changes what boxes show, marks the
+/// communities it touched. It reads them off the answer (the notice's community, the topic's
+/// or the comment's topic's eligible area), so the handlers need not know about bundles.
+pub async fn mark_after_write(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(live) = state.live.clone() else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().to_owned();
+    let relevant = request.method() == Method::POST
+        && (path == "/api/v1/notices"
+            || (path.starts_with("/api/v1/topics/") && path != "/api/v1/topics/")
+            || (path.starts_with("/api/v1/comments/") && path.ends_with("/decision")));
+    let response = next.run(request).await;
+    if !relevant || !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_ANSWER_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::warn!(%error, "reading an answer to mark its communities");
+            return Response::from_parts(parts, Body::empty());
+        }
+    };
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let topic = answer
+        .pointer("/topic/id")
+        .or_else(|| answer.pointer("/comment/topic"))
+        .and_then(serde_json::Value::as_i64);
+    if let Some(community) = answer
+        .pointer("/notice/community")
+        .and_then(serde_json::Value::as_i64)
+    {
+        live.mark(CommunityId(community));
+    } else if let Some(topic) = topic {
+        match crate::with_store(&state, move |s| s.topic(TopicId(topic))).await {
+            Ok(topic) => {
+                for community in communities_of(&topic.eligible) {
+                    live.mark(community);
+                }
+            }
+            Err(error) => tracing::warn!(?error, "finding a topic's communities to rebuild"),
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
