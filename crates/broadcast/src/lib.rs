@@ -290,16 +290,7 @@ fn prepare(
             tracing::warn!(community = community.0, theme, %finding, "layout finding");
         }
         for document in documents {
-            let mut name = document.screen.clone();
-            if let Some(param) = &document.param {
-                name.push('-');
-                name.push_str(&param.replace('/', "-"));
-            }
-            if let Some(page) = document.page
-                && page.count > 1
-            {
-                name.push_str(&format!("-p{}", page.index + 1));
-            }
+            let name = document.file_stem();
             files.push(InputFile::new(
                 format!("screens/{theme}/{name}.json"),
                 document.to_compact_json().into_bytes(),

@@ -371,6 +371,23 @@ impl LayoutDocument {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// The file name (without extension) this instance is stored under, in bundles and in
+    /// `screens render`: `screen`, then `-param` (`/` turned into `-`), then `-pN` on paged
+    /// screens with more than one page.
+    pub fn file_stem(&self) -> String {
+        let mut name = self.screen.clone();
+        if let Some(param) = &self.param {
+            name.push('-');
+            name.push_str(&param.replace('/', "-"));
+        }
+        if let Some(page) = self.page
+            && page.count > 1
+        {
+            name.push_str(&format!("-p{}", page.index + 1));
+        }
+        name
+    }
+
     /// The same document without whitespace: what bundles carry, since every byte on the
     /// carousel costs every box waiting time.
     pub fn to_compact_json(&self) -> String {

@@ -95,16 +95,7 @@ pub fn render(options: &RenderOptions<'_>) -> Result<ExitCode> {
     let mut written = 0;
     let mut missing = std::collections::BTreeSet::new();
     for document in &documents {
-        let mut name = document.screen.clone();
-        if let Some(param) = &document.param {
-            name.push('-');
-            name.push_str(&param.replace('/', "-"));
-        }
-        if let Some(page) = document.page
-            && page.count > 1
-        {
-            name.push_str(&format!("-p{}", page.index + 1));
-        }
+        let name = document.file_stem();
         let (png, report) = render::render_png(
             document,
             document.default_focus.as_deref(),
