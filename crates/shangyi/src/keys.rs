@@ -30,16 +30,22 @@ pub fn load(path: &Path) -> Result<MasterSecret> {
     Ok(MasterSecret::from_bytes(bytes))
 }
 
+/// `N` bytes from the operating system's random source (the master secret, token secrets).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .with_context(|| format!("reading {N} random bytes from /dev/urandom"))?;
+    Ok(bytes)
+}
+
 /// Loads the master secret at `path`, creating it (32 bytes from /dev/urandom, mode 0600) if
 /// there is no file yet.
 pub fn load_or_create(path: &Path) -> Result<MasterSecret> {
     if path.exists() {
         return load(path);
     }
-    let mut secret = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut secret))
-        .context("reading 32 random bytes from /dev/urandom")?;
+    let secret: [u8; 32] = random_bytes()?;
     if secret == [0u8; 32] {
         bail!("the operating system's random source returned only zeros");
     }

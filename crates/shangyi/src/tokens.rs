@@ -4,15 +4,11 @@ use anyhow::{Context, Result, bail};
 use consult::access::{Credential, Scope, TokenRole};
 use consult::ids::{GridId, RoomId};
 use consult::time::Timestamp;
-use std::io::Read;
 use store::Store;
 
 /// A new token secret: `sy_` and 48 hex digits of the operating system's randomness.
 pub fn new_secret() -> Result<String> {
-    let mut bytes = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading random bytes from /dev/urandom")?;
+    let bytes: [u8; 24] = crate::keys::random_bytes()?;
     Ok(format!(
         "sy_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
