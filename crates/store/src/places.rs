@@ -365,14 +365,6 @@ impl Store {
             })
     }
 
-    /// How many households live in the topic's eligible area.
-    pub fn eligible_households(
-        &self,
-        area: &consult::vote::EligibleArea,
-    ) -> Result<u64, StoreError> {
-        eligible_households_in(&self.conn, area)
-    }
-
     /// Every village and community, by id.
     pub fn community_ids(&self) -> Result<Vec<CommunityId>, StoreError> {
         let mut stmt = self
