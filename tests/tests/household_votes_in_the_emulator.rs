@@ -11,7 +11,7 @@
 // Tests may unwrap: a failure is a panic with the error either way.
 #![allow(clippy::unwrap_used)]
 
-use shangyi_e2e::{Scratch, run, stderr, stdout};
+use shangyi_e2e::{Scratch, Serve, run, stderr, stdout};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -324,16 +324,6 @@ fn with_a_server_the_vote_is_delivered_and_the_receipt_shown() {
     assert!(queued(&outbox).is_empty(), "nothing left to send");
 }
 
-/// A running `shangyi serve`, killed when dropped.
-struct Serve(std::process::Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_vote_cast_in_the_emulator_lands_in_the_headends_record() {
     let scratch = Scratch::new();
@@ -352,34 +342,11 @@ fn a_vote_cast_in_the_emulator_lands_in_the_headends_record() {
         ],
         0,
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Serve(
-        shangyi_e2e::shangyi(&[
-            "serve",
-            "--db",
-            &db,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
+    // Answering /healthz, the service has written its master key beside the database.
+    let server = Serve::start(&db);
     // The first card of the city, its community's bundle, its provisioning file.
     let card = "8610000000000001";
     let provision = scratch.dir.path().join("card.json");
-    let master = Path::new(&db).with_file_name("master.key");
-    for _ in 0..600 {
-        if master.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let out = run(
         &[
             "cards",
@@ -424,7 +391,7 @@ fn a_vote_cast_in_the_emulator_lands_in_the_headends_record() {
             "--keys",
             "OK RED OK OK",
             "--server",
-            &format!("http://127.0.0.1:{port}"),
+            &server.url(),
         ],
         0,
     );
