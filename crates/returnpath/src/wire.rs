@@ -674,6 +674,9 @@ pub enum ReasonCode {
     /// The headend is overloaded or its store is unavailable (batch level, HTTP 503): nothing
     /// was stored; come back after `retry_after_ms`.
     Overloaded,
+    /// This card sent more messages than the headend takes from one box (batch level, HTTP
+    /// 429): nothing was stored; come back after `retry_after_ms`, like `Overloaded`.
+    RateLimited,
     /// A code this version does not know (a newer headend). Never sent; a box treats it like
     /// any refusal: final, not retried.
     #[serde(other)]
@@ -682,7 +685,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in documentation order.
-    pub const ALL: [ReasonCode; 19] = [
+    pub const ALL: [ReasonCode; 20] = [
         ReasonCode::Malformed,
         ReasonCode::BatchTooLarge,
         ReasonCode::TruncatedTag,
@@ -701,6 +704,7 @@ impl ReasonCode {
         ReasonCode::InvalidText,
         ReasonCode::SentInFuture,
         ReasonCode::Overloaded,
+        ReasonCode::RateLimited,
         ReasonCode::Unrecognized,
     ];
 
@@ -725,6 +729,7 @@ impl ReasonCode {
             ReasonCode::InvalidText => "invalid_text",
             ReasonCode::SentInFuture => "sent_in_future",
             ReasonCode::Overloaded => "overloaded",
+            ReasonCode::RateLimited => "rate_limited",
             ReasonCode::Unrecognized => "unrecognized",
         }
     }

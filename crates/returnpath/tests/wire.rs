@@ -300,6 +300,7 @@ fn reason_codes_have_stable_strings() {
         "invalid_text",
         "sent_in_future",
         "overloaded",
+        "rate_limited",
         "unrecognized",
     ];
     let got: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();

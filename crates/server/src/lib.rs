@@ -10,6 +10,7 @@
 pub mod api;
 pub mod ingest;
 pub mod live;
+pub mod requests;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -33,6 +34,8 @@ pub struct AppState {
     live: Option<live::LiveHandle>,
     /// What the operators' endpoints read; `None`: they answer 503.
     bundles: Option<Arc<BundlePaths>>,
+    /// Requests answered, per route, for `/metrics`.
+    requests: Arc<requests::RequestMetrics>,
 }
 
 /// Where the headend's bundles and the templates they are laid out from are.
@@ -53,17 +56,15 @@ impl AppState {
             limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
             live: None,
             bundles: None,
+            requests: Arc::default(),
         }
     }
 
     /// A service that takes return-channel messages through `ingest`'s writer thread.
     pub fn with_ingest(store: Store, ingest: ingest::IngestHandle) -> AppState {
         AppState {
-            store: Arc::new(Mutex::new(store)),
             ingest: Some(ingest),
-            limiter: api::limits::RateLimiter::new(api::limits::RateLimit::default()),
-            live: None,
-            bundles: None,
+            ..AppState::new(store)
         }
     }
 
@@ -168,27 +169,34 @@ pub fn router(state: AppState) -> Router {
         .route(returnpath::wire::PATH, post(ingest::post_messages))
         .route("/metrics", get(metrics))
         .merge(api::routes(&state))
+        .route_layer(axum::middleware::from_fn(requests::remember_route))
         .fallback(api::no_route)
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.requests.clone(),
+            requests::count,
+        ))
         .with_state(state)
 }
 
-/// `/metrics`: the return channel's counters, then the live bundle builds' (same response, so
-/// one scrape sees both).
+/// `/metrics`: the return channel's counters, the live bundle builds' and the HTTP requests',
+/// in one response so that one scrape sees them all.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let response = ingest::get_metrics(State(state.clone())).await;
-    let Some(live) = &state.live else {
-        return response;
-    };
-    let (parts, body) = response.into_parts();
-    // The ingest's text is a few kilobytes built in memory: reading it back cannot fail short
-    // of a bug, and then the live counters alone are still worth answering.
-    let mut text = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map(|b| b.to_vec())
+    let mut text = state
+        .ingest
+        .as_ref()
+        .map(|i| i.metrics().render())
         .unwrap_or_default();
-    text.extend_from_slice(live.metrics.render().as_bytes());
-    Response::from_parts(parts, axum::body::Body::from(text))
+    if let Some(live) = &state.live {
+        text.push_str(&live.metrics.render());
+    }
+    text.push_str(&state.requests.render());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -3,9 +3,11 @@
 //! background.
 //!
 //! Writes only mark communities dirty on a channel; one thread owns the queue, waits for a
-//! burst to settle ([`LiveSettings::quiet`] after the last mark) and then builds each dirty
-//! community once with `broadcast::build`. Ten notices pushed in a second cost one build, and a
-//! slow build never holds up a request.
+//! burst to settle ([`LiveSettings::quiet`] after the last mark, but never longer than
+//! [`LiveSettings::max_wait`] after the first) and then builds each dirty community once with
+//! `broadcast::build`. Ten notices pushed in a second cost one build; votes streaming in from
+//! the return channel, which never leave a quiet gap, still reach the bundles' tallies every
+//! `max_wait`; and a slow build never holds up a request.
 
 use crate::AppState;
 use axum::body::Body;
@@ -26,6 +28,9 @@ use std::time::{Duration, Instant};
 /// How long the queue waits after the last mark before building: a burst becomes one build.
 pub const QUIET: Duration = Duration::from_millis(300);
 
+/// The longest the queue waits after the first mark of a burst, however busy the burst is.
+pub const MAX_WAIT: Duration = Duration::from_millis(1_000);
+
 /// Where the live rebuilds read and write.
 #[derive(Clone, Debug)]
 pub struct LiveSettings {
@@ -35,6 +40,7 @@ pub struct LiveSettings {
     pub templates_dir: PathBuf,
     pub assets_dir: PathBuf,
     pub quiet: Duration,
+    pub max_wait: Duration,
 }
 
 /// Build counts and durations, rendered on `/metrics` beside the ingest's counters.
@@ -151,9 +157,14 @@ impl LiveQueue {
     pub fn run(self, settings: &LiveSettings) {
         while let Ok(first) = self.receiver.recv() {
             let mut dirty = BTreeSet::from([first]);
-            // Coalesce: keep taking marks until none came for `quiet`.
+            // Coalesce: keep taking marks until none came for `quiet`, or `max_wait` is over.
+            let deadline = Instant::now() + settings.max_wait;
             loop {
-                match self.receiver.recv_timeout(settings.quiet) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match self.receiver.recv_timeout(settings.quiet.min(left)) {
                     Ok(community) => {
                         dirty.insert(community);
                     }

@@ -1218,6 +1218,7 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
         templates_dir,
         assets_dir,
         quiet: server::live::QUIET,
+        max_wait: server::live::MAX_WAIT,
     });
     let api = Api {
         app: server::router(server::AppState::new(store).with_live(live)),
@@ -1403,4 +1404,107 @@ async fn writes_that_change_the_screens_mark_their_communities() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(marks(&api).await, 3);
+}
+
+/// The tallies file of a community bundle for one topic, with the bundle's version.
+fn bundle_tally(dir: &std::path::Path, topic: TopicId) -> Option<(u64, serde_json::Value)> {
+    let manifest = bundle::read_manifest(dir).ok().flatten()?;
+    let path = format!("tallies/{}.json", topic.0);
+    manifest.files.iter().find(|f| f.path == path)?;
+    let text = std::fs::read_to_string(dir.join(&path)).ok()?;
+    Some((manifest.version, serde_json::from_str(&text).ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vote_from_a_box_reaches_its_communitys_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("shangyi.db");
+    let out = tmp.path().join("bundles");
+    let mut store = Store::open(&db).unwrap();
+    let f = city(&mut store);
+    let (templates_dir, assets_dir) = templates_and_assets();
+    let report = broadcast::build(&broadcast::BuildOptions {
+        db: &db,
+        out: &out,
+        community: Some(1),
+        templates_dir: &templates_dir,
+        assets_dir: &assets_dir,
+        progress: None,
+    })
+    .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let dir = out.join("c-1");
+    let (before, _) = bundle_notices(&dir).unwrap();
+
+    let live = server::live::start(server::live::LiveSettings {
+        db: db.clone(),
+        out: out.clone(),
+        templates_dir,
+        assets_dir,
+        quiet: server::live::QUIET,
+        max_wait: server::live::MAX_WAIT,
+    });
+    let master = returnpath::MasterSecret::from_bytes([7; 32]);
+    let (ingest, _writer) = server::ingest::start(
+        &db,
+        master.clone(),
+        server::ingest::IngestSettings {
+            clock: std::sync::Arc::new(|| T0 + 1_000),
+            live: Some(live.clone()),
+            ..server::ingest::IngestSettings::default()
+        },
+    )
+    .unwrap();
+    let app = server::router(server::AppState::with_ingest(store, ingest).with_live(live));
+
+    // Household 3 (grid 2) votes "oppose" from its box.
+    let wire_card = returnpath::CardId::parse(card(3).as_str()).unwrap();
+    let message = returnpath::sign_message(
+        &returnpath::derive_card_key(&master, &wire_card),
+        returnpath::Message {
+            card_id: wire_card,
+            seq: 1,
+            sent_at: T0 + 999,
+            body: returnpath::Body::Vote {
+                topic_id: f.consultation.0,
+                option: "oppose".into(),
+            },
+        },
+    );
+    let request = Request::post("/rc/v1/messages")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            returnpath::Batch {
+                messages: vec![message],
+            }
+            .to_json(),
+        ))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bytes).contains("\"stored\""),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+
+    // No API call and no operator: the stored vote alone brings a new version with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some((version, tally)) = bundle_tally(&dir, f.consultation)
+            && version > before
+        {
+            let text = tally.to_string();
+            assert!(text.contains("oppose"), "{text}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new bundle with the vote within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

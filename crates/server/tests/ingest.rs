@@ -191,12 +191,18 @@ fn settings(clock: &Arc<AtomicI64>) -> IngestSettings {
 
 impl Headend {
     fn new() -> Headend {
+        Headend::with(|settings| settings)
+    }
+
+    /// A headend whose ingest settings `change` adjusts.
+    fn with(change: impl FnOnce(IngestSettings) -> IngestSettings) -> Headend {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("city.db");
         let mut store = Store::open(&path).unwrap();
         let (open, research, closed) = city(&mut store);
         let clock = Arc::new(AtomicI64::new(T0 + 1_000));
-        let (ingest, writer) = server::ingest::start(&path, MASTER, settings(&clock)).unwrap();
+        let (ingest, writer) =
+            server::ingest::start(&path, MASTER, change(settings(&clock))).unwrap();
         let app = server::router(server::AppState::with_ingest(store, ingest.clone()));
         Headend {
             _dir: dir,
@@ -646,6 +652,58 @@ async fn oversized_batches_and_bodies_are_413_and_malformed_ones_400() {
 }
 
 #[tokio::test]
+async fn a_card_over_its_rate_is_told_when_to_retry_and_nothing_of_it_is_stored() {
+    let h = Headend::with(|settings| IngestSettings {
+        card_rate: server::api::limits::RateLimit {
+            per_second: 0.5,
+            burst: 3.0,
+        },
+        ..settings
+    });
+    // Card 1 spends its burst of 3 messages in two batches.
+    let acks = h
+        .send(&[vote(1, 1, h.open, "approve"), vote(1, 2, h.open, "oppose")])
+        .await;
+    assert!(acks.iter().all(|a| a.status == AckStatus::Stored));
+    let acks = h.send(&[vote(1, 3, h.open, "abstain")]).await;
+    assert_eq!(acks[0].status, AckStatus::Stored);
+    // The fourth: 429, told when to come back, and nothing stored.
+    let over = Batch {
+        messages: vec![vote(1, 4, h.open, "approve")],
+    }
+    .to_json();
+    let (status, body) = h.post(over.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "rate_limited", "{body}");
+    assert_eq!(body["retry_after_ms"], 2_000, "{body}");
+    assert_eq!(h.counts(h.open), vec![0, 0, 1]);
+    // Forged messages in that card's name spend nothing: another box is not held up by it,
+    // and card 2 has its own allowance.
+    let mut forged = vote(1, 5, h.open, "approve");
+    forged.tag = vote(1, 6, h.open, "approve").tag;
+    let acks = h.send(&[forged]).await;
+    assert_eq!(rejected(&acks[0]), Some(ReasonCode::BadTag));
+    let acks = h.send(&[vote(2, 1, h.open, "approve")]).await;
+    assert_eq!(acks[0].status, AckStatus::Stored);
+    assert_eq!(h.counts(h.open), vec![1, 0, 1]);
+    // The refusal is counted by its reason.
+    let response = h
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let metrics = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        metrics.contains("shangyi_rc_batches_refused_total{reason=\"rate_limited\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn an_empty_batch_gets_no_acks() {
     let h = Headend::new();
     assert!(h.send(&[]).await.is_empty());
@@ -683,6 +741,13 @@ async fn metrics_are_served_in_prometheus_text() {
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(
         text.contains("shangyi_rc_messages_total{outcome=\"stored\"} 1"),
+        "{text}"
+    );
+    // The HTTP requests, by route pattern, method and status.
+    assert!(
+        text.contains(
+            "shangyi_http_requests_total{route=\"/rc/v1/messages\",method=\"POST\",status=\"200\"} 1\n"
+        ),
         "{text}"
     );
     assert!(

@@ -703,9 +703,18 @@ fn serve(
     let counts = store.counts()?;
     let key_path = master_key.map_or_else(|| keys::default_path(path), Path::to_path_buf);
     let master = keys::load_or_create(&key_path)?;
-    let (ingest, writer) =
-        server::ingest::start(path, master, server::ingest::IngestSettings::default())
-            .context("starting the return channel's writer")?;
+    // Votes stored by the return channel mark their communities, like the API's writes, so
+    // the new tallies reach the bundles.
+    let (live, live_queue) = server::live::queue();
+    let (ingest, writer) = server::ingest::start(
+        path,
+        master,
+        server::ingest::IngestSettings {
+            live: Some(live.clone()),
+            ..server::ingest::IngestSettings::default()
+        },
+    )
+    .context("starting the return channel's writer")?;
     let demo = demo_access(&mut store, path, &key_path)?;
     let bundles_dir = bundles.map_or_else(|| sibling(path, "bundles"), Path::to_path_buf);
     // Bundles are built while the service already answers: a first start builds all 1,219.
@@ -723,8 +732,8 @@ fn serve(
         assets_dir: screens::assets_dir(&templates_dir),
         templates_dir,
         quiet: server::live::QUIET,
+        max_wait: server::live::MAX_WAIT,
     };
-    let (live, live_queue) = server::live::queue();
     std::thread::spawn(move || {
         {
             let _span = tracing::info_span!("bundle_build_all").entered();

@@ -6,7 +6,9 @@
 //! each card, deduplicates by (card, seq), applies the rules, and group-commits many requests in
 //! one SQLite transaction. Only after the commit does the handler answer, one ack per message.
 //! When more than [`IngestSettings::max_queue_messages`] wait for the writer, a request is
-//! answered 503 `overloaded` with `retry_after_ms` at once, and nothing of it is stored.
+//! answered 503 `overloaded` with `retry_after_ms` at once, and nothing of it is stored. A card
+//! that sends more than [`IngestSettings::card_rate`] allows is answered 429 `rate_limited` the
+//! same way: one box, or a cloned card, cannot crowd out the others.
 
 pub mod metrics;
 mod writer;
@@ -29,6 +31,7 @@ use store::{IngestBody, IngestMessage, IngestOutcome, IngestRefusal, StoreError}
 use tokio::sync::oneshot;
 
 use crate::AppState;
+use crate::api::limits::{RateLimit, RateLimiter};
 
 /// The headend's clock, in Unix seconds: the binary passes the system clock; tests pass a fixed
 /// one (only the binary reads the clock).
@@ -45,7 +48,13 @@ pub struct IngestSettings {
     pub max_group_messages: usize,
     /// What a 503 (and a 200 while the queue is over half full) announces.
     pub retry_after_ms: u64,
+    /// How many messages one card may send: `per_second` on average, `burst` at once. Only
+    /// messages whose tag verified count, so nobody can spend another card's allowance.
+    pub card_rate: RateLimit,
     pub clock: Clock,
+    /// Where stored votes mark their topics' communities, so that the new tallies reach the
+    /// bundles ([`crate::live`]); `None`: tallies wait for the next build.
+    pub live: Option<crate::live::LiveHandle>,
 }
 
 impl Default for IngestSettings {
@@ -55,10 +64,19 @@ impl Default for IngestSettings {
             max_queue_messages: 50_000,
             max_group_messages: 8_192,
             retry_after_ms: 1_000,
+            card_rate: DEFAULT_CARD_RATE,
             clock: Arc::new(system_seconds),
+            live: None,
         }
     }
 }
+
+/// A household presses a few keys a minute; a box back from a long outage resends its whole
+/// outbox in batches of at most 256. Two full batches at once, then one message a second.
+pub const DEFAULT_CARD_RATE: RateLimit = RateLimit {
+    per_second: 1.0,
+    burst: 512.0,
+};
 
 fn system_seconds() -> i64 {
     std::time::SystemTime::now()
@@ -75,6 +93,7 @@ pub struct IngestHandle {
     metrics: Arc<IngestMetrics>,
     max_queue_messages: usize,
     retry_after_ms: u64,
+    cards: RateLimiter<consult::ids::CardId>,
 }
 
 impl IngestHandle {
@@ -96,6 +115,7 @@ pub fn start(
             rules: settings.rules,
             max_group_messages: settings.max_group_messages,
             clock: settings.clock.clone(),
+            live: settings.live.clone(),
         },
         metrics.clone(),
     )?;
@@ -106,6 +126,7 @@ pub fn start(
             metrics,
             max_queue_messages: settings.max_queue_messages,
             retry_after_ms: settings.retry_after_ms,
+            cards: RateLimiter::new(settings.card_rate),
         },
         thread,
     ))
@@ -179,6 +200,18 @@ fn to_store(message: &SignedMessage, verified: bool) -> Option<IngestMessage> {
         verified,
         body,
     })
+}
+
+/// How many verified messages of the batch each card sent (a batch is usually one box's).
+fn per_card(messages: &[IngestMessage]) -> Vec<(consult::ids::CardId, u32)> {
+    let mut counts: Vec<(consult::ids::CardId, u32)> = Vec::with_capacity(1);
+    for message in messages.iter().filter(|m| m.verified) {
+        match counts.iter_mut().find(|(card, _)| *card == message.card) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((message.card.clone(), 1)),
+        }
+    }
+    counts
 }
 
 /// `POST /rc/v1/messages`.
@@ -257,6 +290,23 @@ pub(crate) async fn post_messages(State(state): State<AppState>, request: Reques
         }
     }
 
+    if let Err(seconds) = ingest
+        .cards
+        .take_all(&per_card(&to_writer), std::time::Instant::now())
+    {
+        return refuse(
+            Some(metrics),
+            StatusCode::TOO_MANY_REQUESTS,
+            &BatchRefusal {
+                error: ReasonCode::RateLimited,
+                detail: Some(
+                    "this card sent more messages than the headend takes from one box".into(),
+                ),
+                retry_after_ms: Some(seconds.saturating_mul(1000)),
+            },
+        );
+    }
+
     let mut depth = metrics.queue_depth();
     if !to_writer.is_empty() {
         let n = to_writer.len();
@@ -328,19 +378,4 @@ pub(crate) async fn post_messages(State(state): State<AppState>, request: Reques
         StatusCode::OK,
         serde_json::to_vec(&response).unwrap_or_default(),
     )
-}
-
-/// `GET /metrics`: the ingest's counters in Prometheus' text format.
-pub(crate) async fn get_metrics(State(state): State<AppState>) -> Response {
-    let text = state
-        .ingest
-        .as_ref()
-        .map(|i| i.metrics.render())
-        .unwrap_or_default();
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    response
 }

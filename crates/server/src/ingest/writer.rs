@@ -8,10 +8,12 @@
 
 use super::Clock;
 use super::metrics::IngestMetrics;
+use consult::ids::{CommunityId, TopicId};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
-use store::{IngestConfig, IngestMessage, IngestOutcome, Receipts, Store, StoreError};
+use store::{IngestBody, IngestConfig, IngestMessage, IngestOutcome, Receipts, Store, StoreError};
 use tokio::sync::oneshot;
 
 /// One request's messages, and where to send their outcomes (in the same order). `Err`: the
@@ -65,6 +67,7 @@ pub(crate) struct WriterSettings {
     pub rules: IngestConfig,
     pub max_group_messages: usize,
     pub clock: Clock,
+    pub live: Option<crate::live::LiveHandle>,
 }
 
 /// Opens the writer's own connection, rebuilds the deduplication index, and starts the thread.
@@ -135,6 +138,7 @@ fn run(
     metrics: Arc<IngestMetrics>,
 ) {
     let max = settings.max_group_messages.max(1);
+    let mut marker = TallyMarker::default();
     loop {
         let mut jobs = Vec::new();
         let mut count = 0;
@@ -161,7 +165,10 @@ fn run(
         }
         // Taken off the queue: the depth counts what waits, not what is being committed.
         metrics.dequeue(count);
-        commit_group(&mut store, &mut receipts, jobs, &settings, &metrics);
+        let stored = commit_group(&mut store, &mut receipts, jobs, &settings, &metrics);
+        if let Some(live) = &settings.live {
+            marker.mark(&store, live, &stored);
+        }
         if stop {
             break;
         }
@@ -169,13 +176,17 @@ fn run(
     tracing::info!("ingest writer stopped");
 }
 
+/// The topics whose tallies a group changed (stored votes).
+type TalliesChanged = BTreeSet<TopicId>;
+
+/// Commits the group and answers its requests; returns the topics it stored votes for.
 fn commit_group(
     store: &mut Store,
     receipts: &mut Receipts,
     jobs: Vec<Job>,
     settings: &WriterSettings,
     metrics: &IngestMetrics,
-) {
+) -> TalliesChanged {
     let received_at = consult::time::Timestamp((settings.clock)());
     let mut all: Vec<IngestMessage> =
         Vec::with_capacity(jobs.iter().map(|j| j.messages.len()).sum());
@@ -193,6 +204,14 @@ fn commit_group(
     match store.ingest(receipts, &all, received_at, &settings.rules) {
         Ok(outcomes) => {
             metrics.count_group(all.len());
+            let changed = all
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(message, outcome)| match (&message.body, outcome) {
+                    (IngestBody::Vote { topic, .. }, IngestOutcome::Stored) => Some(*topic),
+                    _ => None,
+                })
+                .collect();
             let mut rest = outcomes.into_iter();
             for (len, reply) in replies {
                 let mine: Vec<IngestOutcome> = rest.by_ref().take(len).collect();
@@ -200,24 +219,57 @@ fn commit_group(
                 // messages are stored and a resend gets `duplicate`.
                 let _ = reply.send(Ok(mine));
             }
+            changed
         }
         Err(error) if replies.len() > 1 => {
             // One request must not sink the others: try each alone.
             tracing::warn!(%error, "group commit failed; committing its requests one by one");
             let mut messages = all.into_iter();
+            let mut changed = TalliesChanged::new();
             for (len, reply) in replies {
                 let job = Job {
                     messages: messages.by_ref().take(len).collect(),
                     reply,
                 };
-                commit_group(store, receipts, vec![job], settings, metrics);
+                changed.extend(commit_group(store, receipts, vec![job], settings, metrics));
             }
+            changed
         }
         Err(error) => {
             metrics.count_commit_failure();
             tracing::error!(%error, "could not store a return-channel batch; answering 503");
             for (_, reply) in replies {
                 let _ = reply.send(Err(()));
+            }
+            TalliesChanged::new()
+        }
+    }
+}
+
+/// Marks the communities that show a topic whose tally changed, for a live rebuild. A topic's
+/// eligible area never changes once proposed, so its communities are looked up once.
+#[derive(Default)]
+struct TallyMarker {
+    communities: HashMap<TopicId, Vec<CommunityId>>,
+}
+
+impl TallyMarker {
+    fn mark(&mut self, store: &Store, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
+        for topic in changed {
+            if !self.communities.contains_key(topic) {
+                match store.topic(*topic) {
+                    Ok(found) => {
+                        self.communities
+                            .insert(*topic, crate::live::communities_of(&found.eligible));
+                    }
+                    Err(error) => {
+                        tracing::warn!(topic = topic.0, %error, "finding a topic's communities to rebuild");
+                        continue;
+                    }
+                }
+            }
+            for community in self.communities.get(topic).into_iter().flatten() {
+                live.mark(*community);
             }
         }
     }
