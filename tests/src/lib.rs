@@ -350,22 +350,16 @@ impl Serve {
         manifest_version(&answer.text())
     }
 
-    /// Waits until the service has built `communities` community bundles (`GET
-    /// /api/v1/bundles`). A first start builds every community in the background, and live
-    /// rebuilds are queued behind that build; the demo city's 1,219 take about a minute in a
-    /// debug build.
-    pub fn wait_for_all_bundles(&self, operator: &str, communities: usize) {
+    /// Waits until the community's first bundle is built, and returns its version. A first
+    /// start builds every community in the background, a batch of 64 at a time, and between
+    /// batches builds whatever a write marked meanwhile; community 1 is in the first batch.
+    pub fn wait_for_bundle(&self, operator: &str, community: i64) -> u64 {
         poll(
-            &format!("{communities} community bundles built"),
-            Duration::from_secs(600),
+            &format!("community {community}'s first bundle"),
+            Duration::from_secs(300),
             || self.log(),
-            || {
-                let answer = self.get("/api/v1/bundles", Some(operator)).ok()?;
-                (answer.status == 200
-                    && answer.text().matches("\"id\":\"c-").count() >= communities)
-                    .then_some(())
-            },
-        );
+            || self.bundle_version(operator, community),
+        )
     }
 
     /// Waits (at most 30 s) for a version of the community's bundle newer than `after`, and

@@ -180,12 +180,6 @@ fn a_topic_goes_from_proposal_to_a_charted_tally_with_households_votes_and_a_com
          JOIN grids g ON g.id = h.grid_id WHERE g.community_id = ?1 ORDER BY s.card_id",
     );
     assert!(cards.len() >= 3, "{cards:?}");
-    let communities = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM communities", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .unwrap();
 
     let serve = Serve::start(&db);
     let room_arg = room.to_string();
@@ -193,8 +187,7 @@ fn a_topic_goes_from_proposal_to_a_charted_tally_with_households_votes_and_a_com
     let overseer = token(&db, &["--role", "overseer", "--room", &room_arg]);
     let moderator = token(&db, &["--role", "moderator"]);
     let operator = token(&db, &["--role", "operator"]);
-    serve.wait_for_all_bundles(&operator, communities as usize);
-    let first = serve.bundle_version(&operator, COMMUNITY).unwrap();
+    let first = serve.wait_for_bundle(&operator, COMMUNITY);
 
     // The convener proposes; the overseer confirms (the convener may not); research, a
     // finding; consultation opens with a voting window around now.

@@ -361,7 +361,8 @@ fn a_vote_cast_in_the_emulator_lands_in_the_headends_record() {
         0,
     );
     assert!(stdout(&out).contains("community 1"), "{}", stdout(&out));
-    let bundles = scratch.dir.path().join("bundles");
+    // Not `bundles/` beside the database: the running `serve` builds its own there.
+    let bundles = scratch.dir.path().join("operator-bundles");
     run(
         &[
             "bundle",

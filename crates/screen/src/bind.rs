@@ -802,6 +802,8 @@ impl Binder<'_> {
         let max = match e.attr("max").map(|m| self.subst(e, m)) {
             Some(m) => match m.parse::<f64>() {
                 Ok(v) if v.is_finite() && v > 0.0 => v,
+                // A total of 0 with nothing counted yet (a ballot nobody voted on): empty bars.
+                Ok(v) if v == 0.0 && rows.iter().all(|r| r.1 == 0.0) => 0.0,
                 _ => {
                     self.finding(
                         e,

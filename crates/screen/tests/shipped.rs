@@ -41,3 +41,25 @@ fn shipped_templates_pass_check_with_the_approximate_measure() {
     }
     assert!(findings.is_empty(), "{} findings", findings.len());
 }
+
+#[test]
+fn a_ballot_nobody_voted_on_yet_shows_empty_bars_without_a_finding() {
+    let mut data = demo_data();
+    let mut zeroed = 0;
+    for topic in data["topics"].as_array_mut().unwrap() {
+        let Some(tally) = topic.get_mut("tally").filter(|t| t.is_object()) else {
+            continue;
+        };
+        tally["voted"] = 0.into();
+        for option in tally["options"].as_array_mut().unwrap() {
+            option["votes"] = 0.into();
+        }
+        zeroed += 1;
+    }
+    assert!(zeroed > 0, "the demo data has tallies");
+    let findings = shipped().check(&data, &ApproxMeasure);
+    for f in &findings {
+        println!("{f}");
+    }
+    assert!(findings.is_empty(), "{} findings", findings.len());
+}

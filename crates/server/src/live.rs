@@ -178,6 +178,17 @@ impl LiveQueue {
         }
     }
 
+    /// Builds, at once, every community marked so far, without waiting for a quiet moment.
+    /// The binary calls it between the batches of its first build of every bundle, so that a
+    /// write made in the first minute of a fresh start is on the air in a batch's time (about a
+    /// second) rather than after all 1,219 communities.
+    pub fn build_marked_now(&self, settings: &LiveSettings) {
+        let dirty: BTreeSet<CommunityId> = self.receiver.try_iter().collect();
+        for community in dirty {
+            self.build_one(settings, community);
+        }
+    }
+
     fn build_one(&self, settings: &LiveSettings, community: CommunityId) {
         let _span = tracing::info_span!("bundle_live_build", community = community.0).entered();
         let started = Instant::now();

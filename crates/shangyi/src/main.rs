@@ -735,29 +735,40 @@ fn serve(
         max_wait: server::live::MAX_WAIT,
     };
     std::thread::spawn(move || {
+        // Between batches, whatever a write marked meanwhile is built first.
+        let queue = std::sync::Mutex::new(live_queue);
         {
             let _span = tracing::info_span!("bundle_build_all").entered();
             let started = Instant::now();
-            let build_out = &live_settings.out;
-            match bundles::build(
-                &live_settings.db,
-                build_out,
-                None,
-                Some(&live_settings.templates_dir),
-            ) {
+            let between_batches = |_: usize, _: usize| {
+                if let Ok(queue) = queue.lock() {
+                    queue.build_marked_now(&live_settings);
+                }
+            };
+            match broadcast::build(&broadcast::BuildOptions {
+                db: &live_settings.db,
+                out: &live_settings.out,
+                community: None,
+                templates_dir: &live_settings.templates_dir,
+                assets_dir: &live_settings.assets_dir,
+                progress: Some(&between_batches),
+            }) {
                 Ok(report) => tracing::info!(
                     written = report.written,
                     unchanged = report.unchanged,
                     failed = report.failed.len(),
                     seconds = started.elapsed().as_secs_f64(),
                     "bundles built in {}",
-                    build_out.display()
+                    live_settings.out.display()
                 ),
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "building bundles failed")
                 }
             }
         }
+        let live_queue = queue
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         live_queue.run(&live_settings);
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -25,6 +25,7 @@ mod votes;
 pub use error::StoreError;
 pub use ingest::{
     IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,
+    WalSync,
 };
 pub use places::{CityCounts, CityLoader, CommunitySummary};
 pub use reach::NoticeReach;
