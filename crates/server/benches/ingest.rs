@@ -6,6 +6,7 @@
 //! ```text
 //! cargo bench -p server --bench ingest            # 5 s a run
 //! BENCH_SECS=10 cargo bench -p server --bench ingest
+//! BENCH_BOXES=64 cargo bench -p server --bench ingest   # one size and its baseline only
 //! ```
 //!
 //! Runs: the baseline and the ingest with 64 and with 1,000 concurrent boxes, as fast as they
@@ -14,6 +15,9 @@
 //! are counted against the `stored` acks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use axum::Router;
 use axum::routing::post;
@@ -289,6 +293,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let duration = Duration::from_secs(secs);
+    // BENCH_BOXES=64: only that run and its baseline (for a profiler).
+    let only: Option<i64> = std::env::var("BENCH_BOXES")
+        .ok()
+        .and_then(|s| s.parse().ok());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     let mut store = Store::open(&path).unwrap();
@@ -328,6 +336,9 @@ fn main() {
         let mut stored = 0;
         let mut baselines = Vec::new();
         for boxes in [64, 1_000] {
+            if only.is_some_and(|only| only != boxes) {
+                continue;
+            }
             let plain = load(&baseline, topic, 1, boxes, duration, None, seqs.clone()).await;
             print(&format!("baseline, {boxes} boxes"), &plain);
             let run = load(&headend, topic, 1, boxes, duration, None, seqs.clone()).await;
@@ -339,6 +350,9 @@ fn main() {
             );
             stored += run.stored;
             baselines.push(plain.rate());
+        }
+        if only.is_some() {
+            return;
         }
         let paced = load(
             &headend,

@@ -756,3 +756,154 @@ async fn metrics_are_served_in_prometheus_text() {
     );
     assert!(text.contains("shangyi_rc_writer_queue_depth 0"), "{text}");
 }
+
+/// A vote as the ingest's handler hands it to the store (tag verified), signed 900 s after T0.
+fn stored_vote(card_n: u64, seq: u64, topic: TopicId, option: &str) -> store::IngestMessage {
+    stored_vote_at(card_n, seq, 900, topic, option)
+}
+
+fn stored_vote_at(
+    card_n: u64,
+    seq: u64,
+    sent_after_t0: i64,
+    topic: TopicId,
+    option: &str,
+) -> store::IngestMessage {
+    let m = signed(
+        card_n,
+        seq,
+        sent_after_t0,
+        WireBody::Vote {
+            topic_id: topic.0,
+            option: option.into(),
+        },
+    );
+    store::IngestMessage {
+        card: consult::ids::CardId::parse(&card(card_n)).unwrap(),
+        seq,
+        sent_at: Timestamp(m.message.sent_at),
+        tag: *m.tag.as_bytes(),
+        verified: true,
+        body: store::IngestBody::Vote {
+            topic,
+            option: option.into(),
+        },
+    }
+}
+
+/// `current_votes` of a topic: household -> option.
+fn current_votes(path: &std::path::Path, topic: TopicId) -> Vec<(i64, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT household_id, option FROM current_votes WHERE topic_id = ?1 ORDER BY household_id",
+        )
+        .unwrap();
+    stmt.query_map([topic.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
+    let mut h = Headend::new();
+    if let Some(writer) = h.writer.take() {
+        writer.stop();
+    }
+    let (path, open) = (h.path.clone(), h.open);
+    let config = store::IngestConfig::default();
+    let at = Timestamp(T0 + 1_000);
+    let mut store = Store::open(&path).unwrap();
+    let mut memory = store.load_receipts().unwrap();
+    // Household 1 approves, then opposes; household 2 approves.
+    let outcomes = store
+        .ingest(
+            &mut memory,
+            &[
+                stored_vote(1, 1, open, "approve"),
+                stored_vote(1, 2, open, "oppose"),
+                stored_vote(2, 1, open, "approve"),
+            ],
+            at,
+            &config,
+        )
+        .unwrap();
+    assert!(outcomes.iter().all(|o| *o == store::IngestOutcome::Stored));
+    // The tally is exact at once; `current_votes` waits for the settle.
+    assert_eq!(h.counts(open), vec![1, 1, 0]);
+    assert_eq!(current_votes(&path, open), vec![]);
+
+    // The writer dies before it settles. The next one settles from the history at start.
+    drop(memory);
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let mut memory = store.load_receipts().unwrap();
+    assert_eq!(
+        current_votes(&path, open),
+        vec![(1, "oppose".to_owned()), (2, "approve".to_owned())]
+    );
+    // Household 1 changes its mind again: its count moves from "oppose", not from "approve".
+    store
+        .ingest(
+            &mut memory,
+            &[stored_vote(1, 3, open, "abstain")],
+            at,
+            &config,
+        )
+        .unwrap();
+    assert_eq!(h.counts(open), vec![1, 0, 1]);
+    assert_eq!(store.settle_current_votes(&mut memory).unwrap(), 1);
+    assert_eq!(
+        current_votes(&path, open),
+        vec![(1, "abstain".to_owned()), (2, "approve".to_owned())]
+    );
+    assert_eq!(store.settle_current_votes(&mut memory).unwrap(), 0);
+}
+
+#[test]
+fn a_vote_cast_beside_the_writer_is_counted_once() {
+    let mut h = Headend::new();
+    if let Some(writer) = h.writer.take() {
+        writer.stop();
+    }
+    let (path, open) = (h.path.clone(), h.open);
+    let config = store::IngestConfig::default();
+    let at = Timestamp(T0 + 1_000);
+    let mut writer_store = Store::open(&path).unwrap();
+    let mut memory = writer_store.load_receipts().unwrap();
+    writer_store
+        .ingest(
+            &mut memory,
+            &[stored_vote(1, 1, open, "approve")],
+            at,
+            &config,
+        )
+        .unwrap();
+    // Not through the return channel (a fixture loaded into a running headend): household 1
+    // votes again, later, on another connection, while the writer has not settled.
+    let mut other = Store::open(&path).unwrap();
+    other
+        .cast_vote(&store::VoteInput {
+            topic: open,
+            card: consult::ids::CardId::parse(&card(1)).unwrap(),
+            option: "oppose".into(),
+            sent_at: Timestamp(T0 + 950),
+            received_at: Timestamp(T0 + 960),
+        })
+        .unwrap();
+    assert_eq!(h.counts(open), vec![0, 1, 0]);
+    // The writer notices the stranger's vote and reads the counted votes again: household 1's
+    // next vote from its box, signed later still, moves its count from "oppose".
+    writer_store
+        .ingest(
+            &mut memory,
+            &[stored_vote_at(1, 2, 990, open, "abstain")],
+            at,
+            &config,
+        )
+        .unwrap();
+    assert_eq!(h.counts(open), vec![0, 0, 1]);
+    writer_store.settle_current_votes(&mut memory).unwrap();
+    assert_eq!(current_votes(&path, open), vec![(1, "abstain".to_owned())]);
+}

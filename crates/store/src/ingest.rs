@@ -12,6 +12,7 @@
 //! (the figures are in `migrations/0002_return_channel.sql` and docs/return-channel.md §14).
 //! [`Store::ingest`] changes the index only after its transaction committed.
 
+use crate::counted::Counted;
 use crate::{Store, StoreError};
 use consult::ids::{CardId, GridId, TopicId};
 use consult::place::HouseholdPlace;
@@ -19,7 +20,8 @@ use consult::procedure::Stage;
 use consult::time::Timestamp;
 use consult::topic::Topic;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A message as the server decoded it; the store knows no wire format.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,12 +147,30 @@ struct Receipt {
     refusal: Option<IngestRefusal>,
 }
 
-/// The deduplication index: every (card, seq) taken, with its tag prefix and answer. About 40
-/// bytes a message in memory; rebuilt from `rc_receipts` by [`Store::load_receipts`].
+/// The single writer's memory. First the deduplication index: every (card, seq) taken, with
+/// its tag prefix and answer, about 40 bytes a message, rebuilt from `rc_receipts` by
+/// [`Store::load_receipts`]. Then what saves the writer a query per message: the places of the
+/// cards it has seen, the topics it serves (checked against their record length once a group),
+/// and the counted vote of every household on those topics ([`crate::counted`]).
 #[derive(Debug, Default)]
 pub struct Receipts {
     taken: HashMap<(u64, u64), Receipt>,
+    /// Cards found (a card, once issued, never moves; unknown cards are asked again).
+    places: HashMap<u64, HouseholdPlace>,
+    /// Topics with the record length they were read at.
+    topics: HashMap<i64, (Arc<Topic>, u64)>,
+    /// Per topic, per household: the counted vote. A topic is loaded whole on its first vote.
+    counted: HashMap<i64, HashMap<i64, Counted>>,
+    /// Counted votes changed since the last settle, to write into `current_votes`.
+    unsettled: BTreeMap<(i64, i64), Counted>,
+    /// The newest vote id when `counted` was last known complete; another writer's vote makes
+    /// the table's newest differ, and then `counted` is forgotten and read again.
+    newest_vote: i64,
 }
+
+/// Above this many cards, the places cache is emptied and starts again (a bound on memory for
+/// a city of millions of boxes; refilling costs one query a card).
+const MAX_CACHED_PLACES: usize = 1_000_000;
 
 impl Receipts {
     pub fn len(&self) -> usize {
@@ -188,8 +208,18 @@ fn seq_from_sql(seq: i64) -> u64 {
 
 impl Store {
     /// Reads every receipt into the deduplication index (the writer does this once, at start).
-    pub fn load_receipts(&self) -> Result<Receipts, StoreError> {
-        let mut receipts = Receipts::default();
+    pub fn load_receipts(&mut self) -> Result<Receipts, StoreError> {
+        // Settle what a writer that stopped without settling (a crash) left to the history.
+        let tx = self.conn.transaction()?;
+        let settled = crate::counted::settle_from_history(&tx)?;
+        tx.commit()?;
+        if settled > 0 {
+            tracing::info!(rows = settled, "current votes settled from the history");
+        }
+        let mut receipts = Receipts {
+            newest_vote: crate::counted::newest_vote(&self.conn)?,
+            ..Receipts::default()
+        };
         let mut stmt = self
             .conn
             .prepare("SELECT card_id, seq, tag, status FROM rc_receipts ORDER BY id")?;
@@ -229,12 +259,26 @@ impl Store {
         config: &IngestConfig,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
+        // Only this writer adds votes while it runs; if someone else did (a fixture loaded into
+        // a running headend), what it remembers of counted votes is forgotten and read again.
+        let newest = crate::counted::newest_vote(&tx)?;
+        if newest != receipts.newest_vote {
+            crate::counted::settle_from_history(&tx)?;
+            receipts.counted.clear();
+            receipts.unsettled.clear();
+            receipts.newest_vote = newest;
+        }
         let mut group = Group {
             conn: &tx,
-            receipts,
+            taken: &receipts.taken,
+            places: &mut receipts.places,
+            topics: &mut receipts.topics,
+            counted: &mut receipts.counted,
+            checked_topics: HashMap::new(),
             added: HashMap::new(),
-            places: HashMap::new(),
-            topics: HashMap::new(),
+            unknown_cards: HashMap::new(),
+            counting: HashMap::new(),
+            newest_vote: None,
             tally: HashMap::new(),
             received_at,
             config,
@@ -245,21 +289,69 @@ impl Store {
         }
         group.flush_tally()?;
         let added = std::mem::take(&mut group.added);
+        let counting = std::mem::take(&mut group.counting);
+        let newest_vote = group.newest_vote;
         drop(group);
         tx.commit()?;
         receipts.taken.extend(added);
+        for ((topic, household), vote) in counting {
+            if let Some(households) = receipts.counted.get_mut(&topic) {
+                households.insert(household, vote.clone());
+            }
+            receipts.unsettled.insert((topic, household), vote);
+        }
+        if let Some(newest) = newest_vote {
+            receipts.newest_vote = newest;
+        }
         Ok(outcomes)
+    }
+
+    /// Writes the counted votes the writer changed since the last settle into `current_votes`,
+    /// in key order, in one transaction (see [`crate::counted`]). The writer calls it about once
+    /// a second and when it stops. Returns the rows written.
+    pub fn settle_current_votes(&mut self, receipts: &mut Receipts) -> Result<usize, StoreError> {
+        if receipts.unsettled.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let newest = crate::counted::newest_vote(&tx)?;
+        let written = if newest == receipts.newest_vote {
+            crate::counted::settle_from_memory(
+                &tx,
+                receipts.unsettled.iter().map(|(k, c)| (*k, c)),
+                newest,
+            )?
+        } else {
+            // Another writer added votes: the history is the only complete account.
+            receipts.counted.clear();
+            receipts.newest_vote = newest;
+            crate::counted::settle_from_history(&tx)?
+        };
+        tx.commit()?;
+        receipts.unsettled.clear();
+        Ok(written)
     }
 }
 
-/// One group commit's working state.
+/// One group commit's working state. What it reads from the database (places, topics, counted
+/// votes as committed) goes straight into the writer's memory; what it changes (receipts,
+/// counted votes) waits in `added` and `counting` until the commit.
 struct Group<'a> {
     conn: &'a Connection,
-    receipts: &'a Receipts,
+    taken: &'a HashMap<(u64, u64), Receipt>,
+    places: &'a mut HashMap<u64, HouseholdPlace>,
+    topics: &'a mut HashMap<i64, (Arc<Topic>, u64)>,
+    counted: &'a mut HashMap<i64, HashMap<i64, Counted>>,
+    /// Topics whose record length this group checked: `None` for no such topic.
+    checked_topics: HashMap<i64, Option<Arc<Topic>>>,
     /// Receipts taken in this group, merged into the index after the commit.
     added: HashMap<(u64, u64), Receipt>,
-    places: HashMap<u64, Option<HouseholdPlace>>,
-    topics: HashMap<i64, Option<Topic>>,
+    /// Cards this group looked up and did not find.
+    unknown_cards: HashMap<u64, ()>,
+    /// Counted votes this group changed, merged after the commit.
+    counting: HashMap<(i64, i64), Counted>,
+    /// The id of the newest vote this group stored.
+    newest_vote: Option<i64>,
     /// Tally changes, applied once at the end of the group.
     tally: HashMap<(i64, i64, String), i64>,
     received_at: Timestamp,
@@ -277,11 +369,7 @@ impl Group<'_> {
         }
         let key = (card, message.seq);
         let prefix = tag_prefix(&message.tag);
-        if let Some(seen) = self
-            .added
-            .get(&key)
-            .or_else(|| self.receipts.taken.get(&key))
-        {
+        if let Some(seen) = self.added.get(&key).or_else(|| self.taken.get(&key)) {
             return Ok(if seen.tag_prefix != prefix {
                 IngestOutcome::Refused(IngestRefusal::ReplayedSeq)
             } else {
@@ -328,23 +416,99 @@ impl Group<'_> {
 
     fn place(&mut self, number: u64, card: &CardId) -> Result<Option<HouseholdPlace>, StoreError> {
         if let Some(place) = self.places.get(&number) {
-            return Ok(*place);
+            return Ok(Some(*place));
+        }
+        if self.unknown_cards.contains_key(&number) {
+            return Ok(None);
         }
         let place = crate::places::place_of_card_in(self.conn, card)?;
-        self.places.insert(number, place);
+        match place {
+            Some(place) => {
+                if self.places.len() >= MAX_CACHED_PLACES {
+                    self.places.clear();
+                }
+                self.places.insert(number, place);
+            }
+            None => {
+                self.unknown_cards.insert(number, ());
+            }
+        }
         Ok(place)
     }
 
-    fn topic(&mut self, id: TopicId) -> Result<Option<&Topic>, StoreError> {
-        if !self.topics.contains_key(&id.0) {
-            let topic = match crate::topics::load_topic(self.conn, id) {
-                Ok((topic, _, _)) => Some(topic),
-                Err(StoreError::NotFound { .. }) => None,
-                Err(other) => return Err(other),
-            };
-            self.topics.insert(id.0, topic);
+    /// The topic as committed, read again only when its record grew (a step, a finding...).
+    fn topic(&mut self, id: TopicId) -> Result<Option<Arc<Topic>>, StoreError> {
+        if let Some(topic) = self.checked_topics.get(&id.0) {
+            return Ok(topic.clone());
         }
-        Ok(self.topics.get(&id.0).and_then(Option::as_ref))
+        let length: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT record_seq FROM topics WHERE id = ?1")?
+            .query_row([id.0], |r| r.get(0))
+            .optional()?;
+        let topic = match length {
+            None => {
+                self.topics.remove(&id.0);
+                None
+            }
+            Some(length) => {
+                let length = u64::try_from(length).unwrap_or(0);
+                match self.topics.get(&id.0) {
+                    Some((topic, seen)) if *seen == length => Some(topic.clone()),
+                    _ => {
+                        let (topic, length, _) = crate::topics::load_topic(self.conn, id)?;
+                        let topic = Arc::new(topic);
+                        self.topics.insert(id.0, (topic.clone(), length));
+                        Some(topic)
+                    }
+                }
+            }
+        };
+        self.checked_topics.insert(id.0, topic.clone());
+        Ok(topic)
+    }
+
+    /// The counted votes of a topic as committed: `current_votes` overridden by the votes after
+    /// its watermark. Read once, then kept up to date by the writer.
+    fn load_counted(&mut self, topic: TopicId) -> Result<(), StoreError> {
+        if self.counted.contains_key(&topic.0) {
+            return Ok(());
+        }
+        let mut households: HashMap<i64, Counted> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT household_id, vote_id, option, sent_at, card_id, seq, grid_id
+                 FROM current_votes WHERE topic_id = ?1",
+            )?;
+            let rows = stmt.query_map([topic.0], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Counted {
+                        vote_id: r.get(1)?,
+                        option: r.get(2)?,
+                        sent_at: r.get(3)?,
+                        card: r.get(4)?,
+                        seq: r.get(5)?,
+                        grid: r.get(6)?,
+                    },
+                ))
+            })?;
+            for row in rows {
+                let (household, counted) = row?;
+                households.insert(household, counted);
+            }
+        }
+        for (_, household, vote) in crate::counted::votes_after_watermark(self.conn, Some(topic.0))?
+        {
+            if households
+                .get(&household)
+                .is_none_or(|old| vote.supersedes(old))
+            {
+                households.insert(household, vote);
+            }
+        }
+        self.counted.insert(topic.0, households);
+        Ok(())
     }
 
     /// The rules of docs/return-channel.md §12 step 4 and §9, in that order.
@@ -434,6 +598,8 @@ impl Group<'_> {
         let seq = seq_to_sql(message.seq);
         match &message.body {
             IngestBody::Vote { topic, option } => {
+                // Before the insert: what is loaded must be the committed state.
+                self.load_counted(*topic)?;
                 conn.prepare_cached(
                     "INSERT INTO votes (topic_id, household_id, card_id, option, sent_at, received_at, seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -448,7 +614,8 @@ impl Group<'_> {
                     seq
                 ])?;
                 let vote_id = conn.last_insert_rowid();
-                self.count(message, *topic, place, option, vote_id)?;
+                self.newest_vote = Some(vote_id);
+                self.count(message, *topic, place, option, vote_id);
             }
             IngestBody::Comment { topic, text } => {
                 conn.prepare_cached(
@@ -481,8 +648,8 @@ impl Group<'_> {
         Ok(())
     }
 
-    /// Makes the vote the household's counted one if it is its latest: for one box the higher
-    /// seq; across a household's boxes the later `sent_at`, then the later arrival.
+    /// Makes the vote the household's counted one if it is its latest ([`Counted::supersedes`]),
+    /// moving the household's count in the tally.
     fn count(
         &mut self,
         message: &IngestMessage,
@@ -490,68 +657,35 @@ impl Group<'_> {
         place: &HouseholdPlace,
         option: &str,
         vote_id: i64,
-    ) -> Result<(), StoreError> {
-        let conn = self.conn;
-        let seq = seq_to_sql(message.seq);
-        type Current = (i64, String, i64, Option<String>, Option<i64>);
-        let current: Option<Current> = conn
-            .prepare_cached(
-                "SELECT vote_id, option, sent_at, card_id, seq FROM current_votes
-                 WHERE topic_id = ?1 AND household_id = ?2",
-            )?
-            .query_row(params![topic.0, place.household.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?;
+    ) {
+        let key = (topic.0, place.household.0);
+        let vote = Counted {
+            vote_id,
+            option: option.to_owned(),
+            sent_at: message.sent_at.0,
+            card: Some(message.card.as_str().to_owned()),
+            seq: Some(seq_to_sql(message.seq)),
+            grid: place.grid.0,
+        };
+        let current = self.counting.get(&key).or_else(|| {
+            self.counted
+                .get(&topic.0)
+                .and_then(|households| households.get(&place.household.0))
+        });
         let grid = place.grid;
         match current {
             None => {
-                conn.prepare_cached(
-                    "INSERT INTO current_votes (topic_id, household_id, grid_id, vote_id, option, sent_at, card_id, seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    topic.0,
-                    place.household.0,
-                    grid.0,
-                    vote_id,
-                    option,
-                    message.sent_at.0,
-                    message.card.as_str(),
-                    seq
-                ])?;
                 self.bump(topic, grid, option, 1);
+                self.counting.insert(key, vote);
             }
-            Some((old_id, old_option, old_sent, old_card, old_seq)) => {
-                let later = match (old_card, old_seq) {
-                    (Some(card), Some(old_seq)) if card == message.card.as_str() => {
-                        message.seq > seq_from_sql(old_seq)
-                    }
-                    _ => consult::vote::supersedes(
-                        (message.sent_at, vote_id),
-                        (Timestamp(old_sent), old_id),
-                    ),
-                };
-                if later {
-                    conn.prepare_cached(
-                        "UPDATE current_votes SET vote_id = ?3, option = ?4, sent_at = ?5, card_id = ?6, seq = ?7
-                         WHERE topic_id = ?1 AND household_id = ?2",
-                    )?
-                    .execute(params![
-                        topic.0,
-                        place.household.0,
-                        vote_id,
-                        option,
-                        message.sent_at.0,
-                        message.card.as_str(),
-                        seq
-                    ])?;
-                    self.bump(topic, grid, &old_option, -1);
-                    self.bump(topic, grid, option, 1);
-                }
+            Some(old) if vote.supersedes(old) => {
+                let old_option = old.option.clone();
+                self.bump(topic, grid, &old_option, -1);
+                self.bump(topic, grid, option, 1);
+                self.counting.insert(key, vote);
             }
+            Some(_) => {}
         }
-        Ok(())
     }
 
     fn bump(&mut self, topic: TopicId, grid: GridId, option: &str, by: i64) {
@@ -682,28 +816,6 @@ impl Store {
         Ok(())
     }
 
-    /// Commits on this connection stop waiting for the disk: `synchronous=NORMAL`, under which
-    /// a WAL commit is written but not fsynced (SQLite still syncs the WAL before a checkpoint
-    /// and its header when it is reused, so the database stays consistent). The caller makes
-    /// commits durable with [`WalSync::sync`], which the ingest does on another thread while
-    /// this one applies the next group; nothing committed here may be acknowledged before a
-    /// `sync` that started after the commit has returned.
-    pub fn defer_commit_sync(&self) -> Result<WalSync, StoreError> {
-        let path = match self.conn.path() {
-            Some(path) if !path.is_empty() => format!("{path}-wal"),
-            _ => {
-                return Err(StoreError::corrupt(
-                    "the database",
-                    "an in-memory database has no WAL to sync",
-                ));
-            }
-        };
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(WalSync {
-            path: std::path::PathBuf::from(path),
-        })
-    }
-
     /// Copies committed WAL pages into the database without waiting for readers or the writer
     /// (a PASSIVE checkpoint). Returns (pages in the WAL, pages checkpointed).
     pub fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
@@ -712,28 +824,5 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                 Ok((r.get(1)?, r.get(2)?))
             })?)
-    }
-}
-
-/// Makes the commits of a [`Store::defer_commit_sync`] connection durable.
-#[derive(Clone, Debug)]
-pub struct WalSync {
-    path: std::path::PathBuf,
-}
-
-impl WalSync {
-    /// Flushes the WAL file to disk: every commit made before this call began is durable when
-    /// it returns `Ok`. The file is opened anew each time (an open costs microseconds, an
-    /// fsync a millisecond), so a WAL that SQLite recreated is never missed.
-    pub fn sync(&self) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io {
-            path: self.path.display().to_string(),
-            source,
-        };
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .map_err(io)?;
-        file.sync_data().map_err(io)
     }
 }

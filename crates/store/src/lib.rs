@@ -12,6 +12,7 @@
 //! ```
 
 mod comments;
+mod counted;
 mod error;
 mod ingest;
 mod notices;
@@ -25,7 +26,6 @@ mod votes;
 pub use error::StoreError;
 pub use ingest::{
     IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,
-    WalSync,
 };
 pub use places::{CityCounts, CityLoader, CommunitySummary};
 pub use reach::NoticeReach;
@@ -52,6 +52,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0003_notices.sql"),
     ),
     ("0004_tokens", include_str!("../migrations/0004_tokens.sql")),
+    (
+        "0005_current_votes_settled",
+        include_str!("../migrations/0005_current_votes_settled.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

@@ -67,7 +67,17 @@ impl Store {
     }
 }
 
+/// Casts one vote. `current_votes` is settled first (the ingest writer may have counted votes it
+/// has not written there yet, see [`crate::counted`]), so that the comparison below sees the
+/// household's real counted vote; afterwards it is complete again, and the watermark says so.
 pub(crate) fn cast_in(conn: &Connection, input: &VoteInput) -> Result<VoteOutcome, StoreError> {
+    crate::counted::settle_from_history(conn)?;
+    let outcome = cast_settled(conn, input)?;
+    crate::counted::set_watermark(conn, crate::counted::newest_vote(conn)?)?;
+    Ok(outcome)
+}
+
+fn cast_settled(conn: &Connection, input: &VoteInput) -> Result<VoteOutcome, StoreError> {
     let place = crate::places::place_of_card_in(conn, &input.card)?.ok_or_else(|| {
         StoreError::NotFound {
             what: "card",
@@ -127,8 +137,8 @@ pub(crate) fn cast_in(conn: &Connection, input: &VoteInput) -> Result<VoteOutcom
     match current {
         None => {
             conn.prepare_cached(
-                "INSERT INTO current_votes (topic_id, household_id, grid_id, vote_id, option, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO current_votes (topic_id, household_id, grid_id, vote_id, option, sent_at, card_id, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
             )?
             .execute(params![
                 input.topic.0,
@@ -136,7 +146,8 @@ pub(crate) fn cast_in(conn: &Connection, input: &VoteInput) -> Result<VoteOutcom
                 place.grid.0,
                 vote_id,
                 input.option,
-                input.sent_at.0
+                input.sent_at.0,
+                input.card.as_str()
             ])?;
             bump(&input.option, 1)?;
             Ok(VoteOutcome::Counted { vote_id })
@@ -144,7 +155,7 @@ pub(crate) fn cast_in(conn: &Connection, input: &VoteInput) -> Result<VoteOutcom
         Some((old_id, old_option, old_sent)) => {
             if vote::supersedes((input.sent_at, vote_id), (Timestamp(old_sent), old_id)) {
                 conn.prepare_cached(
-                    "UPDATE current_votes SET vote_id = ?3, option = ?4, sent_at = ?5
+                    "UPDATE current_votes SET vote_id = ?3, option = ?4, sent_at = ?5, card_id = ?6, seq = NULL
                      WHERE topic_id = ?1 AND household_id = ?2",
                 )?
                 .execute(params![
@@ -152,7 +163,8 @@ pub(crate) fn cast_in(conn: &Connection, input: &VoteInput) -> Result<VoteOutcom
                     place.household.0,
                     vote_id,
                     input.option,
-                    input.sent_at.0
+                    input.sent_at.0,
+                    input.card.as_str()
                 ])?;
                 bump(&old_option, -1)?;
                 bump(&input.option, 1)?;

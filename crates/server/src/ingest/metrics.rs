@@ -19,8 +19,6 @@ pub struct IngestMetrics {
     groups_committed: AtomicU64,
     messages_committed: AtomicU64,
     commit_failures: AtomicU64,
-    /// fsyncs of the WAL that made group commits durable (one may cover several groups).
-    wal_syncs: AtomicU64,
     /// Messages handed to the writer and not yet taken into a group commit.
     queue_depth: AtomicUsize,
 }
@@ -57,10 +55,6 @@ impl IngestMetrics {
         self.groups_committed.fetch_add(1, Ordering::Relaxed);
         self.messages_committed
             .fetch_add(messages as u64, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_wal_sync(&self) {
-        self.wal_syncs.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_commit_failure(&self) {
@@ -152,14 +146,8 @@ impl IngestMetrics {
             (
                 "shangyi_rc_commit_failures_total",
                 "counter",
-                "Groups whose transaction or WAL sync failed (answered 503).",
+                "Groups whose transaction failed (answered 503).",
                 load(&self.commit_failures),
-            ),
-            (
-                "shangyi_rc_wal_syncs_total",
-                "counter",
-                "WAL fsyncs that made group commits durable.",
-                load(&self.wal_syncs),
             ),
             (
                 "shangyi_rc_writer_queue_depth",

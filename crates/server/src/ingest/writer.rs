@@ -1,24 +1,10 @@
 //! The single writer: one OS thread that owns a store connection and the deduplication index,
 //! takes batches from the request handlers over a channel, and group-commits every batch that
-//! is waiting in one SQLite transaction. A second thread, the syncer, makes those commits
-//! durable and only then answers each handler through its oneshot.
+//! is waiting in one SQLite transaction, then answers each handler through its oneshot.
 //!
-//! A dedicated thread rather than an async task: SQLite blocks, and the prototype measured the
-//! async-task writer 31% slower. While one group commits, the next one gathers in the channel,
-//! so the commit cost is shared by every request waiting.
-//!
-//! Why two threads: an fsync of the WAL takes 0.15 ms on a quiet disk and 3 ms or more on a
-//! busy one, and the writer used to sit through it with the next group waiting. Now the writer
-//! commits without syncing (`synchronous=NORMAL`, [`Store::defer_commit_sync`]) and passes the
-//! group's answers to the syncer, which fsyncs the WAL once for every group committed since its
-//! last fsync and then sends their answers. So the writer applies group k+1 while group k is
-//! being made durable, and no answer leaves before an fsync that began after its commit:
-//! "acknowledged only after the commit" still means after a durable one.
-//!
-//! If an fsync fails, what it should have made durable may be lost (and a later fsync may
-//! succeed without bringing it back), so the ingest stops storing: every later request is
-//! answered `503 overloaded` until the server is restarted, and the receipts it then reloads
-//! from the database tell the boxes' resends what was really kept.
+//! A dedicated thread rather than an async task: SQLite blocks (an fsync per commit), and the
+//! prototype measured the async-task writer 31% slower. While one group commits, the next one
+//! gathers in the channel, so the commit cost is shared by every request waiting.
 
 use super::Clock;
 use super::metrics::IngestMetrics;
@@ -26,11 +12,8 @@ use consult::ids::{CommunityId, TopicId};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use store::{
-    IngestBody, IngestConfig, IngestMessage, IngestOutcome, Receipts, Store, StoreError, WalSync,
-};
+use store::{IngestBody, IngestConfig, IngestMessage, IngestOutcome, Receipts, Store, StoreError};
 use tokio::sync::oneshot;
 
 /// One request's messages, and where to send their outcomes (in the same order). `Err`: the
@@ -40,24 +23,16 @@ pub(crate) struct Job {
     pub reply: oneshot::Sender<Result<Vec<IngestOutcome>, ()>>,
 }
 
-/// A request's answer, held back until its group's commit is durable.
-struct Answer {
-    reply: oneshot::Sender<Result<Vec<IngestOutcome>, ()>>,
-    outcomes: Result<Vec<IngestOutcome>, ()>,
-}
-
 pub(crate) enum Command {
     Ingest(Job),
     /// Finish what is queued before this, then stop.
     Stop,
 }
 
-/// The running writer and syncer threads; [`WriterThread::stop`] drains them and waits for them.
+/// The running writer thread; [`WriterThread::stop`] drains it and waits for it.
 pub struct WriterThread {
     sender: mpsc::Sender<Command>,
     handle: Option<std::thread::JoinHandle<()>>,
-    /// Ends once the writer has ended and it has answered everything the writer passed on.
-    syncer: Option<std::thread::JoinHandle<()>>,
     /// Dropping it stops the checkpointer.
     checkpoints: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
@@ -74,11 +49,6 @@ impl WriterThread {
             && handle.join().is_err()
         {
             tracing::error!("the ingest writer thread panicked");
-        }
-        if let Some(handle) = self.syncer.take()
-            && handle.join().is_err()
-        {
-            tracing::error!("the ingest syncer thread panicked");
         }
         if let Some((stop, handle)) = self.checkpoints.take() {
             drop(stop);
@@ -106,11 +76,10 @@ pub(crate) fn spawn(
     settings: WriterSettings,
     metrics: Arc<IngestMetrics>,
 ) -> Result<(mpsc::Sender<Command>, WriterThread), StoreError> {
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     // Checkpoints copy WAL pages into the database and sync it: done on the writer's thread
     // they stall every acknowledgement waiting for that commit, so another thread does them.
     store.set_wal_autocheckpoint(0)?;
-    let wal = store.defer_commit_sync()?;
     let checkpointer = Store::open(db)?;
     let started = std::time::Instant::now();
     let receipts = store.load_receipts()?;
@@ -120,28 +89,9 @@ pub(crate) fn spawn(
         "return-channel receipts loaded"
     );
     let (sender, receiver) = mpsc::channel();
-    // A rendezvous: the writer hands over group k+1 only when the syncer is done with group k,
-    // so at most one group is applied while another is synced, and while both are busy the
-    // next requests gather into one larger group rather than many small commits.
-    let (committed, to_sync) = mpsc::sync_channel(0);
-    let failed = Arc::new(AtomicBool::new(false));
-    let syncer = {
-        let (metrics, failed) = (metrics.clone(), failed.clone());
-        std::thread::Builder::new()
-            .name("rc-syncer".into())
-            .spawn(move || sync_loop(&wal, &to_sync, &metrics, &failed))
-            .map_err(|source| StoreError::Io {
-                path: db.display().to_string(),
-                source,
-            })?
-    };
     let handle = std::thread::Builder::new()
         .name("rc-writer".into())
-        .spawn(move || {
-            run(
-                store, receipts, receiver, settings, metrics, committed, failed,
-            )
-        })
+        .spawn(move || run(store, receipts, receiver, settings, metrics))
         .map_err(|source| StoreError::Io {
             path: db.display().to_string(),
             source,
@@ -159,7 +109,6 @@ pub(crate) fn spawn(
         WriterThread {
             sender,
             handle: Some(handle),
-            syncer: Some(syncer),
             checkpoints: Some((stop, checkpoints)),
         },
     ))
@@ -181,64 +130,32 @@ fn checkpoint_loop(store: Store, stopped: mpsc::Receiver<()>) {
     }
 }
 
-/// Makes committed groups durable, then answers them. Ends when the writer has ended and
-/// everything it passed on is answered.
-fn sync_loop(
-    wal: &WalSync,
-    committed: &mpsc::Receiver<Vec<Answer>>,
-    metrics: &IngestMetrics,
-    failed: &AtomicBool,
-) {
-    while let Ok(mut answers) = committed.recv() {
-        // Anything else in the channel now was committed before the fsync below begins.
-        while let Ok(more) = committed.try_recv() {
-            answers.extend(more);
-        }
-        let durable = if failed.load(Ordering::SeqCst) {
-            false
-        } else {
-            match wal.sync() {
-                Ok(()) => {
-                    metrics.count_wal_sync();
-                    true
-                }
-                Err(error) => {
-                    failed.store(true, Ordering::SeqCst);
-                    metrics.count_commit_failure();
-                    tracing::error!(%error, "fsync of the WAL failed: the ingest stops storing until a restart");
-                    false
-                }
-            }
-        };
-        for Answer { reply, outcomes } in answers {
-            // A handler that gave up (its client went away) no longer listens: fine, the
-            // messages are stored and a resend gets `duplicate`.
-            let _ = reply.send(if durable { outcomes } else { Err(()) });
-        }
-    }
-}
-
 fn run(
     mut store: Store,
     mut receipts: Receipts,
     receiver: mpsc::Receiver<Command>,
     settings: WriterSettings,
     metrics: Arc<IngestMetrics>,
-    committed: mpsc::SyncSender<Vec<Answer>>,
-    failed: Arc<AtomicBool>,
 ) {
     let max = settings.max_group_messages.max(1);
     let mut marker = TallyMarker::default();
+    let mut settled_at = std::time::Instant::now();
     loop {
         let mut jobs = Vec::new();
         let mut count = 0;
         let mut stop = false;
-        match receiver.recv() {
+        // Idle for a second: a good moment to settle `current_votes`.
+        match receiver.recv_timeout(SETTLE_EVERY) {
             Ok(Command::Ingest(job)) => {
                 count += job.messages.len();
                 jobs.push(job);
             }
-            Ok(Command::Stop) | Err(_) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                settle(&mut store, &mut receipts);
+                settled_at = std::time::Instant::now();
+                continue;
+            }
+            Ok(Command::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         while count < max {
             match receiver.try_recv() {
@@ -255,46 +172,47 @@ fn run(
         }
         // Taken off the queue: the depth counts what waits, not what is being committed.
         metrics.dequeue(count);
-        if failed.load(Ordering::SeqCst) {
-            // The WAL could not be synced: storing more would acknowledge nothing durable.
-            for job in jobs {
-                let _ = job.reply.send(Err(()));
-            }
-        } else {
-            let mut answers = Vec::with_capacity(jobs.len());
-            let stored = commit_group(
-                &mut store,
-                &mut receipts,
-                jobs,
-                &settings,
-                &metrics,
-                &mut answers,
-            );
-            // If the syncer is gone, the answers are dropped and their handlers answer 503.
-            let _ = committed.send(answers);
-            if let Some(live) = &settings.live {
-                marker.mark(&store, live, &stored);
-            }
+        let stored = commit_group(&mut store, &mut receipts, jobs, &settings, &metrics);
+        if let Some(live) = &settings.live {
+            marker.mark(&store, live, &stored);
+        }
+        if settled_at.elapsed() >= SETTLE_EVERY {
+            settle(&mut store, &mut receipts);
+            settled_at = std::time::Instant::now();
         }
         if stop {
             break;
         }
     }
+    settle(&mut store, &mut receipts);
     tracing::info!("ingest writer stopped");
+}
+
+/// How often the writer writes the counted votes it changed into `current_votes` (in key order,
+/// so each page once; see `store::counted`). Between settles the table lags by at most this
+/// much; tallies never lag.
+const SETTLE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn settle(store: &mut Store, receipts: &mut Receipts) {
+    match store.settle_current_votes(receipts) {
+        Ok(0) => {}
+        Ok(rows) => tracing::debug!(rows, "current votes settled"),
+        // Nothing is lost: the votes are in the history, and the next settle (or the next
+        // start) writes them.
+        Err(error) => tracing::warn!(%error, "settling current votes failed; retrying later"),
+    }
 }
 
 /// The topics whose tallies a group changed (stored votes).
 type TalliesChanged = BTreeSet<TopicId>;
 
-/// Commits the group and adds its requests' answers to `answers`; returns the topics it stored
-/// votes for.
+/// Commits the group and answers its requests; returns the topics it stored votes for.
 fn commit_group(
     store: &mut Store,
     receipts: &mut Receipts,
     jobs: Vec<Job>,
     settings: &WriterSettings,
     metrics: &IngestMetrics,
-    answers: &mut Vec<Answer>,
 ) -> TalliesChanged {
     let received_at = consult::time::Timestamp((settings.clock)());
     let mut all: Vec<IngestMessage> =
@@ -323,10 +241,10 @@ fn commit_group(
                 .collect();
             let mut rest = outcomes.into_iter();
             for (len, reply) in replies {
-                answers.push(Answer {
-                    reply,
-                    outcomes: Ok(rest.by_ref().take(len).collect()),
-                });
+                let mine: Vec<IngestOutcome> = rest.by_ref().take(len).collect();
+                // A handler that gave up (its client went away) no longer listens: fine, the
+                // messages are stored and a resend gets `duplicate`.
+                let _ = reply.send(Ok(mine));
             }
             changed
         }
@@ -340,14 +258,7 @@ fn commit_group(
                     messages: messages.by_ref().take(len).collect(),
                     reply,
                 };
-                changed.extend(commit_group(
-                    store,
-                    receipts,
-                    vec![job],
-                    settings,
-                    metrics,
-                    answers,
-                ));
+                changed.extend(commit_group(store, receipts, vec![job], settings, metrics));
             }
             changed
         }
@@ -355,10 +266,7 @@ fn commit_group(
             metrics.count_commit_failure();
             tracing::error!(%error, "could not store a return-channel batch; answering 503");
             for (_, reply) in replies {
-                answers.push(Answer {
-                    reply,
-                    outcomes: Err(()),
-                });
+                let _ = reply.send(Err(()));
             }
             TalliesChanged::new()
         }
