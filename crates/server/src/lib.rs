@@ -176,13 +176,9 @@ pub fn router(state: AppState) -> Router {
         .route(returnpath::wire::PATH, post(ingest::post_messages))
         .route("/metrics", get(metrics))
         .merge(api::routes(&state))
-        .route_layer(axum::middleware::from_fn(requests::remember_route))
+        .route_layer(requests::CountLayer(state.requests.clone()))
         .fallback(api::no_route)
         .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn_with_state(
-            state.requests.clone(),
-            requests::count,
-        ))
         .with_state(state)
 }
 

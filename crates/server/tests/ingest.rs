@@ -732,6 +732,13 @@ async fn metrics_are_served_in_prometheus_text() {
     let response = h
         .app
         .clone()
+        .oneshot(Request::get("/no/such/page").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = h
+        .app
+        .clone()
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -752,6 +759,12 @@ async fn metrics_are_served_in_prometheus_text() {
     );
     assert!(
         text.contains("shangyi_rc_messages_total{outcome=\"rejected\",reason=\"not_eligible\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "shangyi_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"
+        ),
         "{text}"
     );
     assert!(text.contains("shangyi_rc_writer_queue_depth 0"), "{text}");

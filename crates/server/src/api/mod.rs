@@ -80,7 +80,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Any path the service does not have: a JSON 404 like every other refusal.
-pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+pub async fn no_route(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> ApiError {
+    state
+        .requests
+        .count_unmatched(&method, StatusCode::NOT_FOUND.as_u16());
     error(
         StatusCode::NOT_FOUND,
         "not_found",
