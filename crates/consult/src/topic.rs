@@ -278,6 +278,15 @@ impl Topic {
         details: StepDetails,
     ) -> Result<Fact, TopicError> {
         let to = step.check(self.stage, role)?;
+        // An overseer who turns a topic down says why: households read it on the topic's
+        // screen. Checked here, when the step is taken, not in `apply`: records kept before
+        // the rule must still replay.
+        if matches!(step, Step::Reject | Step::Return) && note.trim().is_empty() {
+            return Err(TopicError::MissingDetail {
+                step,
+                field: "note",
+            });
+        }
         let fact = Fact::Transition {
             step,
             from: self.stage,

@@ -92,7 +92,9 @@ fn drive(attempts: &[(usize, bool, bool)]) -> (Vec<ChainedEntry>, Vec<Stage>, St
             StepDetails::default()
         };
         let before = writer.topic.stage;
-        match writer.step(step, Timestamp(at), actor(role), "", details) {
+        // With details comes a note; without, none (reject and return then need one).
+        let note = if with_details { "理由见附件" } else { "" };
+        match writer.step(step, Timestamp(at), actor(role), note, details) {
             Ok(entry) => {
                 let expected = step.target(before);
                 assert_eq!(
@@ -237,4 +239,37 @@ fn recomputed_chain_with_an_illegal_history_is_found() {
         matches!(result, Err(VerifyError::IllegalHistory { seq: 3, .. })),
         "{result:?}"
     );
+}
+
+#[test]
+fn rejecting_or_returning_a_topic_needs_a_note_saying_why() {
+    let (mut writer, _) = RecordWriter::propose(
+        TopicId(9),
+        draft(),
+        Timestamp(1_000_000),
+        actor(Role::Convener),
+    )
+    .unwrap();
+    let overseer = || actor(Role::Overseer);
+    let refused = writer
+        .step(
+            Step::Reject,
+            Timestamp(1_000_060),
+            overseer(),
+            "  ",
+            StepDetails::default(),
+        )
+        .unwrap_err();
+    assert_eq!(refused.to_string(), "the step reject needs note");
+    assert_eq!(writer.topic.stage, Stage::Proposed);
+    writer
+        .step(
+            Step::Reject,
+            Timestamp(1_000_060),
+            overseer(),
+            "不属于本级协商范围",
+            StepDetails::default(),
+        )
+        .unwrap();
+    assert_eq!(writer.topic.stage, Stage::Rejected);
 }
