@@ -7,7 +7,6 @@
 use consult::comment::Decision;
 use consult::ids::*;
 use consult::notice::{MessageType, NoticeDraft, Urgency};
-use consult::place::*;
 use consult::procedure::Step;
 use consult::record::{Actor, ActorRole};
 use consult::room::{Convener, Room, RoomLevel};
@@ -27,49 +26,7 @@ fn city() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("c.db")).unwrap();
     let mut l = store.load_city().unwrap();
-    l.district(&District {
-        id: DistrictId(1),
-        name: "梁溪区".into(),
-        kind: DistrictKind::District,
-    })
-    .unwrap();
-    l.town(&Town {
-        id: TownId(1),
-        district: DistrictId(1),
-        name: "崇安寺街道".into(),
-        kind: TownKind::Subdistrict,
-    })
-    .unwrap();
-    l.community(&Community {
-        id: CommunityId(1),
-        town: TownId(1),
-        name: "崇宁路社区".into(),
-        kind: CommunityKind::Community,
-    })
-    .unwrap();
-    for g in 1..=2 {
-        l.grid(&Grid {
-            id: GridId(g),
-            community: CommunityId(1),
-            name: format!("第{g}网格"),
-            worker: format!("网格员{g}"),
-        })
-        .unwrap();
-    }
-    for h in 1..=13i64 {
-        let grid = GridId(if h <= 10 { 1 } else { 2 });
-        l.household(&Household {
-            id: HouseholdId(h),
-            grid,
-            address: Address::new(h as u16, 1, 601).unwrap(),
-        })
-        .unwrap();
-        l.set_top_box(&SetTopBox {
-            card: card(h),
-            household: HouseholdId(h),
-        })
-        .unwrap();
-    }
+    store::testing::places(&mut l, &[&[10, 3]]).unwrap();
     l.room(&Room {
         id: RoomId(1),
         level: RoomLevel::Community(CommunityId(1)),
@@ -217,7 +174,7 @@ fn screen_data_shows_open_ballots_and_hides_small_groups() {
     let at = Timestamp(T0 + 1000);
     let data = channel::community_data(&store, CommunityId(1), at, None).unwrap();
     assert_eq!(data["channel"], "有事好商量");
-    assert_eq!(data["community"]["place"], "梁溪区 崇安寺街道 崇宁路社区");
+    assert_eq!(data["community"]["place"], "梁溪区 崇安寺街道 第1社区");
     let topic = &data["topics"][0];
     assert_eq!(topic["ballot"]["open"], true);
     assert_eq!(topic["ballot"]["options"][0]["color"], "RED");
@@ -230,7 +187,7 @@ fn screen_data_shows_open_ballots_and_hides_small_groups() {
     assert_eq!(by_grid[0]["grid"], "第1网格");
     // Only accepted comments.
     assert_eq!(topic["comments"].as_array().unwrap().len(), 1);
-    assert_eq!(topic["comments"][0]["who"], "3幢 6楼住户");
+    assert_eq!(topic["comments"][0]["who"], "1幢 1楼住户");
     // Notices: all for the operator's view, one grid's for a box.
     assert_eq!(data["notices"].as_array().unwrap().len(), 2);
     assert_eq!(data["urgent_notices"][0]["title"], "1网格停水");

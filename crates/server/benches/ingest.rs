@@ -23,7 +23,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use axum::Router;
 use axum::routing::post;
 use consult::ids::*;
-use consult::place::*;
 use consult::procedure::Step;
 use consult::record::{Actor, ActorRole};
 use consult::room::{Convener, Room, RoomLevel};
@@ -45,7 +44,7 @@ const HOUSEHOLDS: i64 = 4_000;
 const PER_GRID: i64 = 400;
 
 fn card(n: i64) -> String {
-    format!("8620{n:012}")
+    store::testing::card(n).as_str().to_owned()
 }
 
 fn now() -> i64 {
@@ -55,51 +54,11 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// One community of `HOUSEHOLDS` households (card n is household n's), one topic open for a day.
+/// One community of `HOUSEHOLDS` households in grids of `PER_GRID` (`store::testing`; card n is
+/// household n's), one topic open for a day.
 fn city(store: &mut Store) -> TopicId {
     let mut l = store.load_city().unwrap();
-    l.district(&District {
-        id: DistrictId(1),
-        name: "梁溪区".into(),
-        kind: DistrictKind::District,
-    })
-    .unwrap();
-    l.town(&Town {
-        id: TownId(1),
-        district: DistrictId(1),
-        name: "崇安寺街道".into(),
-        kind: TownKind::Subdistrict,
-    })
-    .unwrap();
-    l.community(&Community {
-        id: CommunityId(1),
-        town: TownId(1),
-        name: "春江社区".into(),
-        kind: CommunityKind::Community,
-    })
-    .unwrap();
-    for g in 1..=HOUSEHOLDS / PER_GRID {
-        l.grid(&Grid {
-            id: GridId(g),
-            community: CommunityId(1),
-            name: format!("第{g}网格"),
-            worker: "李芳".into(),
-        })
-        .unwrap();
-    }
-    for h in 1..=HOUSEHOLDS {
-        l.household(&Household {
-            id: HouseholdId(h),
-            grid: GridId((h - 1) / PER_GRID + 1),
-            address: Address::new((h / 100 + 1) as u16, 1, (h % 100 + 1) as u16).unwrap(),
-        })
-        .unwrap();
-        l.set_top_box(&SetTopBox {
-            card: consult::ids::CardId::parse(&card(h)).unwrap(),
-            household: HouseholdId(h),
-        })
-        .unwrap();
-    }
+    store::testing::places(&mut l, &[&[PER_GRID; (HOUSEHOLDS / PER_GRID) as usize]]).unwrap();
     l.room(&Room {
         id: RoomId(1),
         level: RoomLevel::Community(CommunityId(1)),

@@ -13,7 +13,6 @@ use consult::notice::{MessageType, NoticeDraft, Urgency};
 use consult::place::*;
 use consult::procedure::Step;
 use consult::record::{Actor, ActorRole};
-use consult::room::{Convener, Room, RoomLevel};
 use consult::time::Timestamp;
 use consult::topic::{Category, Session, StepDetails, TopicDraft};
 use consult::vote::{Ballot, EligibleArea, VotingWindow};
@@ -21,10 +20,12 @@ use server::api::limits::RateLimit;
 use store::{IngestBody, IngestConfig, IngestMessage, Receipts, Store};
 use tower::ServiceExt;
 
+mod common;
+
 const T0: i64 = 1_795_000_000;
 
 fn card(n: i64) -> CardId {
-    CardId::parse(&format!("8610{n:012}")).unwrap()
+    common::card_id(n)
 }
 
 fn actor(role: ActorRole) -> Actor {
@@ -92,72 +93,12 @@ struct Fixture {
     notice: NoticeId,
 }
 
-/// Community 1 (grids 1 and 2, households 1-4, room 1) and community 2 (grid 3, household 5,
-/// room 2); card n belongs to household n. Topics of room 1 in four stages, a pending comment
+/// The shared tiny city (`common`), with a second card (11) for household 1. Topics of room 1 in four stages, a pending comment
 /// on the one in consultation, and a notice to grid 1 that households 1 and 2 saw (household 1
 /// on two boxes).
 fn city(store: &mut Store) -> Fixture {
     let mut l = store.load_city().unwrap();
-    l.district(&District {
-        id: DistrictId(1),
-        name: "梁溪区".into(),
-        kind: DistrictKind::District,
-    })
-    .unwrap();
-    l.town(&Town {
-        id: TownId(1),
-        district: DistrictId(1),
-        name: "崇安寺街道".into(),
-        kind: TownKind::Subdistrict,
-    })
-    .unwrap();
-    for c in 1..=2 {
-        l.community(&Community {
-            id: CommunityId(c),
-            town: TownId(1),
-            name: format!("第{c}社区"),
-            kind: CommunityKind::Community,
-        })
-        .unwrap();
-        l.room(&Room {
-            id: RoomId(c),
-            level: RoomLevel::Community(CommunityId(c)),
-            name: format!("第{c}社区协商议事室"),
-            convener: Convener {
-                name: "周建华".into(),
-                office: "社区党委书记".into(),
-            },
-            participants: vec![],
-        })
-        .unwrap();
-    }
-    for g in 1..=3 {
-        l.grid(&Grid {
-            id: GridId(g),
-            community: CommunityId(if g == 3 { 2 } else { 1 }),
-            name: format!("第{g}网格"),
-            worker: "李芳".into(),
-        })
-        .unwrap();
-    }
-    for h in 1..=5i64 {
-        let grid = GridId(match h {
-            1 | 2 => 1,
-            3 | 4 => 2,
-            _ => 3,
-        });
-        l.household(&Household {
-            id: HouseholdId(h),
-            grid,
-            address: Address::new(h as u16, 1, 101).unwrap(),
-        })
-        .unwrap();
-        l.set_top_box(&SetTopBox {
-            card: card(h),
-            household: HouseholdId(h),
-        })
-        .unwrap();
-    }
+    common::places(&mut l);
     l.set_top_box(&SetTopBox {
         card: card(11),
         household: HouseholdId(1),

@@ -8,10 +8,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use consult::ids::*;
-use consult::place::*;
 use consult::procedure::Step;
 use consult::record::{Actor, ActorRole};
-use consult::room::{Convener, Room, RoomLevel};
 use consult::time::Timestamp;
 use consult::topic::{Category, Session, StepDetails, TopicDraft};
 use consult::vote::{Ballot, EligibleArea, VotingWindow};
@@ -24,6 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use store::Store;
 use tower::ServiceExt;
+
+mod common;
 
 const T0: i64 = 1_795_000_000;
 /// Voting is open from OPENS to CLOSES (seconds after T0).
@@ -42,71 +42,11 @@ fn actor(role: ActorRole) -> Actor {
     }
 }
 
-/// Community 1 (grids 1 and 2, households 1-4) and community 2 (grid 3, household 5); card n
-/// belongs to household n. Topics: 1 open in community 1, 2 still in research, 3 closed
-/// (consensus drafted).
+/// The shared tiny city (`common`). Topics of room 1: 1 open in community 1, 2 still in
+/// research, 3 closed (consensus drafted).
 fn city(store: &mut Store) -> (TopicId, TopicId, TopicId) {
     let mut l = store.load_city().unwrap();
-    l.district(&District {
-        id: DistrictId(1),
-        name: "梁溪区".into(),
-        kind: DistrictKind::District,
-    })
-    .unwrap();
-    l.town(&Town {
-        id: TownId(1),
-        district: DistrictId(1),
-        name: "崇安寺街道".into(),
-        kind: TownKind::Subdistrict,
-    })
-    .unwrap();
-    for c in 1..=2 {
-        l.community(&Community {
-            id: CommunityId(c),
-            town: TownId(1),
-            name: format!("第{c}社区"),
-            kind: CommunityKind::Community,
-        })
-        .unwrap();
-    }
-    for g in 1..=3 {
-        l.grid(&Grid {
-            id: GridId(g),
-            community: CommunityId(if g == 3 { 2 } else { 1 }),
-            name: format!("第{g}网格"),
-            worker: "李芳".into(),
-        })
-        .unwrap();
-    }
-    for h in 1..=5i64 {
-        let grid = GridId(match h {
-            1 | 2 => 1,
-            3 | 4 => 2,
-            _ => 3,
-        });
-        l.household(&Household {
-            id: HouseholdId(h),
-            grid,
-            address: Address::new(h as u16, 1, 101).unwrap(),
-        })
-        .unwrap();
-        l.set_top_box(&SetTopBox {
-            card: consult::ids::CardId::parse(&card(h as u64)).unwrap(),
-            household: HouseholdId(h),
-        })
-        .unwrap();
-    }
-    l.room(&Room {
-        id: RoomId(1),
-        level: RoomLevel::Community(CommunityId(1)),
-        name: "协商议事室".into(),
-        convener: Convener {
-            name: "周建华".into(),
-            office: "社区党委书记".into(),
-        },
-        participants: vec![],
-    })
-    .unwrap();
+    common::places(&mut l);
     l.commit().unwrap();
     let open = topic(store, 2);
     let research = topic(store, 1);

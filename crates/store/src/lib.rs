@@ -23,6 +23,9 @@ mod tokens;
 mod topics;
 mod votes;
 
+#[doc(hidden)]
+pub mod testing;
+
 pub use error::StoreError;
 pub use ingest::{
     IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,

@@ -6,7 +6,6 @@
 
 use consult::comment::Decision;
 use consult::ids::*;
-use consult::place::*;
 use consult::procedure::{Stage, Step};
 use consult::record::{Actor, ActorRole, Digest, Fact};
 use consult::room::{Convener, Room, RoomLevel};
@@ -46,49 +45,7 @@ fn moderator() -> Actor {
 /// One community with two grids of two households each; card n belongs to household n.
 fn tiny_city(store: &mut Store) {
     let mut l = store.load_city().unwrap();
-    l.district(&District {
-        id: DistrictId(1),
-        name: "梁溪区".into(),
-        kind: DistrictKind::District,
-    })
-    .unwrap();
-    l.town(&Town {
-        id: TownId(1),
-        district: DistrictId(1),
-        name: "崇安寺街道".into(),
-        kind: TownKind::Subdistrict,
-    })
-    .unwrap();
-    l.community(&Community {
-        id: CommunityId(1),
-        town: TownId(1),
-        name: "春江社区".into(),
-        kind: CommunityKind::Community,
-    })
-    .unwrap();
-    for g in 1..=2 {
-        l.grid(&Grid {
-            id: GridId(g),
-            community: CommunityId(1),
-            name: format!("第{g}网格"),
-            worker: "李芳".into(),
-        })
-        .unwrap();
-    }
-    for h in 1..=4i64 {
-        let grid = GridId(if h <= 2 { 1 } else { 2 });
-        l.household(&Household {
-            id: HouseholdId(h),
-            grid,
-            address: Address::new(h as u16, 1, 101).unwrap(),
-        })
-        .unwrap();
-        l.set_top_box(&SetTopBox {
-            card: card(h as u64),
-            household: HouseholdId(h),
-        })
-        .unwrap();
-    }
+    store::testing::places(&mut l, &[&[2, 2]]).unwrap();
     for (id, level) in [
         (1, RoomLevel::Town(TownId(1))),
         (2, RoomLevel::Community(CommunityId(1))),
