@@ -490,3 +490,92 @@ fn tokens_are_found_by_their_secret_and_stored_only_as_hashes() {
     );
     assert_eq!(store.credential("s3cret-grid-worker").unwrap(), None);
 }
+
+/// One thing that can happen to a topic's votes, for the property below.
+#[derive(Clone, Debug)]
+enum VoteEvent {
+    /// Household `h`'s box sends a vote (its next seq), signed `sent` seconds after T0.
+    FromBox { h: u64, option: usize, sent: i64 },
+    /// Household `h` votes through another connection (`cast_vote`), beside the writer.
+    Cast { h: u64, option: usize, sent: i64 },
+    /// The writer settles `current_votes`.
+    Settle,
+    /// The writer dies before it settles; a new one starts from the database.
+    Crash,
+}
+
+fn vote_event() -> impl Strategy<Value = VoteEvent> {
+    prop_oneof![
+        6 => (1u64..=4, 0usize..3, 200i64..5_200).prop_map(|(h, option, sent)| VoteEvent::FromBox { h, option, sent }),
+        2 => (1u64..=4, 0usize..3, 200i64..5_200).prop_map(|(h, option, sent)| VoteEvent::Cast { h, option, sent }),
+        1 => Just(VoteEvent::Settle),
+        1 => Just(VoteEvent::Crash),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever mix of box votes, votes cast beside the writer, settles and crashes: the writer
+    /// never finds its tally inconsistent, and once settled, `current_votes` counts exactly what
+    /// the tally counts.
+    #[test]
+    fn counted_votes_agree_with_the_tally(events in prop::collection::vec(vote_event(), 1..30)) {
+        let (_dir, path, mut store) = fresh();
+        let topic = open_topic(&mut store);
+        let options = ["approve", "oppose", "abstain"];
+        let config = store::IngestConfig::default();
+        let mut memory = store.load_receipts().unwrap();
+        let mut beside = Store::open(&path).unwrap();
+        let mut next_seq = [0u64; 5];
+        for event in &events {
+            match event {
+                VoteEvent::FromBox { h, option, sent } => {
+                    next_seq[*h as usize] += 1;
+                    let seq = next_seq[*h as usize];
+                    let mut tag = [0u8; 32];
+                    tag[..8].copy_from_slice(&(h * 1_000 + seq).to_be_bytes());
+                    let message = store::IngestMessage {
+                        card: card(*h),
+                        seq,
+                        sent_at: Timestamp(T0 + sent),
+                        tag,
+                        verified: true,
+                        body: store::IngestBody::Vote { topic, option: options[*option].into() },
+                    };
+                    let outcomes = store
+                        .ingest(&mut memory, &[message], Timestamp(T0 + 5_300), &config)
+                        .unwrap_or_else(|e| panic!("{event:?}: {e}"));
+                    prop_assert_eq!(outcomes, vec![store::IngestOutcome::Stored]);
+                }
+                VoteEvent::Cast { h, option, sent } => {
+                    beside.cast_vote(&vote(topic, *h, options[*option], *sent)).unwrap();
+                }
+                VoteEvent::Settle => {
+                    store.settle_current_votes(&mut memory).unwrap();
+                }
+                VoteEvent::Crash => {
+                    memory = store.load_receipts().unwrap();
+                }
+            }
+        }
+        store.settle_current_votes(&mut memory).unwrap();
+        let _ = store.load_receipts().unwrap(); // settles anything left from the history
+        let tally = store.tally(topic).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for option in &tally.options {
+            let counted: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM current_votes WHERE topic_id = ?1 AND option = ?2",
+                    rusqlite::params![topic.0, option.key],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            prop_assert_eq!(counted as u64, option.count, "option {}", option.key);
+        }
+        let voters: i64 = conn
+            .query_row("SELECT count(DISTINCT household_id) FROM votes WHERE topic_id = ?1", [topic.0], |r| r.get(0))
+            .unwrap();
+        prop_assert_eq!(voters as u64, tally.voters);
+    }
+}
