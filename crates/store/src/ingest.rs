@@ -1,10 +1,12 @@
 //! The return channel's ingest, store side: many boxes' messages applied in one transaction.
 //!
 //! The server decodes and verifies; this module finds each message's card, deduplicates it by
-//! (card, seq), applies the participation rules, and writes votes (history, current vote, tally),
-//! comments (into the moderation queue) and notice receipts. [`Store::ingest`] runs a whole group
-//! of messages in one transaction, caching topics and card places for the group instead of
-//! reloading a topic's JSON for every vote.
+//! (card, seq), applies the participation rules, and writes votes (history and tally; the
+//! counted vote is kept in memory and settled into `current_votes` later, see
+//! [`crate::counted`]), comments (into the moderation queue) and notice receipts.
+//! [`Store::ingest`] runs a whole group of messages in one transaction; card places and topics
+//! are remembered across groups (a topic is re-read when its record grows) instead of being
+//! read again for every vote.
 //!
 //! Deduplication is answered from [`Receipts`], an index kept in memory by the single writer and
 //! rebuilt from the append-only `rc_receipts` table at start ([`Store::load_receipts`]): an index
