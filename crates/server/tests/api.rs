@@ -1118,22 +1118,18 @@ fn templates_and_assets() -> (std::path::PathBuf, std::path::PathBuf) {
     (root.join("stb-templates"), root.join("assets"))
 }
 
-/// The notices file of a community bundle, with the bundle's version.
-fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
-    let manifest = bundle::read_manifest(dir).ok().flatten()?;
-    let mut text = String::new();
-    for file in manifest
-        .files
-        .iter()
-        .filter(|f| f.path.starts_with("notices/"))
-    {
-        text.push_str(&std::fs::read_to_string(dir.join(&file.path)).ok()?);
-    }
-    Some((manifest.version, text))
+/// The city in a database file, with community 1's bundle built into `out`.
+struct Built {
+    tmp: tempfile::TempDir,
+    db: std::path::PathBuf,
+    out: std::path::PathBuf,
+    store: Store,
+    f: Fixture,
+    templates_dir: std::path::PathBuf,
+    assets_dir: std::path::PathBuf,
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_pushed_notice_reaches_its_communitys_bundle() {
+fn built_city() -> Built {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("shangyi.db");
     let out = tmp.path().join("bundles");
@@ -1150,6 +1146,42 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
     })
     .unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
+    Built {
+        tmp,
+        db,
+        out,
+        store,
+        f,
+        templates_dir,
+        assets_dir,
+    }
+}
+
+/// The notices file of a community bundle, with the bundle's version.
+fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
+    let manifest = bundle::read_manifest(dir).ok().flatten()?;
+    let mut text = String::new();
+    for file in manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("notices/"))
+    {
+        text.push_str(&std::fs::read_to_string(dir.join(&file.path)).ok()?);
+    }
+    Some((manifest.version, text))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_notice_reaches_its_communitys_bundle() {
+    let Built {
+        tmp: _tmp,
+        db,
+        out,
+        store,
+        f,
+        templates_dir,
+        assets_dir,
+    } = built_city();
     let dir = out.join("c-1");
     let (before, _) = bundle_notices(&dir).unwrap();
 
@@ -1199,22 +1231,15 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_read_bundles_and_screens_and_no_path_leaves_the_bundle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("shangyi.db");
-    let out = tmp.path().join("bundles");
-    let mut store = Store::open(&db).unwrap();
-    let f = city(&mut store);
-    let (templates_dir, assets_dir) = templates_and_assets();
-    let report = broadcast::build(&broadcast::BuildOptions {
-        db: &db,
-        out: &out,
-        community: Some(1),
-        templates_dir: &templates_dir,
-        assets_dir: &assets_dir,
-        progress: None,
-    })
-    .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let Built {
+        tmp,
+        db: _,
+        out,
+        store,
+        f,
+        templates_dir,
+        assets_dir,
+    } = built_city();
     // A secret beside the bundles that no path may reach.
     std::fs::write(tmp.path().join("secret.txt"), "secret").unwrap();
     let api = Api {
@@ -1358,22 +1383,15 @@ fn bundle_tally(dir: &std::path::Path, topic: TopicId) -> Option<(u64, serde_jso
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vote_from_a_box_reaches_its_communitys_bundle() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("shangyi.db");
-    let out = tmp.path().join("bundles");
-    let mut store = Store::open(&db).unwrap();
-    let f = city(&mut store);
-    let (templates_dir, assets_dir) = templates_and_assets();
-    let report = broadcast::build(&broadcast::BuildOptions {
-        db: &db,
-        out: &out,
-        community: Some(1),
-        templates_dir: &templates_dir,
-        assets_dir: &assets_dir,
-        progress: None,
-    })
-    .unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let Built {
+        tmp: _tmp,
+        db,
+        out,
+        store,
+        f,
+        templates_dir,
+        assets_dir,
+    } = built_city();
     let dir = out.join("c-1");
     let (before, _) = bundle_notices(&dir).unwrap();
 
