@@ -228,10 +228,21 @@ fn signed(card_n: u64, seq: u64, sent_after_t0: i64, body: WireBody) -> SignedMe
 }
 
 fn vote(card_n: u64, seq: u64, topic: TopicId, option: &str) -> SignedMessage {
+    vote_at(card_n, seq, 900, topic, option)
+}
+
+/// A vote signed `sent_after_t0` seconds after T0.
+fn vote_at(
+    card_n: u64,
+    seq: u64,
+    sent_after_t0: i64,
+    topic: TopicId,
+    option: &str,
+) -> SignedMessage {
     signed(
         card_n,
         seq,
-        900,
+        sent_after_t0,
         WireBody::Vote {
             topic_id: topic.0,
             option: option.into(),
@@ -388,15 +399,7 @@ async fn topics_not_open_closed_or_unknown_are_refused() {
     assert_eq!(h.counts(h.closed), vec![0, 0, 0]);
     // Before the voting window opens.
     h.set_clock(OPENS - 1);
-    let early = signed(
-        2,
-        1,
-        OPENS - 2,
-        WireBody::Vote {
-            topic_id: h.open.0,
-            option: "approve".into(),
-        },
-    );
+    let early = vote_at(2, 1, OPENS - 2, h.open, "approve");
     let acks = h.send(&[early]).await;
     assert_eq!(rejected(&acks[0]), Some(ReasonCode::TopicNotOpen));
     assert_eq!(h.counts(h.open), vec![0, 0, 0]);
@@ -405,31 +408,13 @@ async fn topics_not_open_closed_or_unknown_are_refused() {
 #[tokio::test]
 async fn the_grace_period_takes_late_votes_signed_before_the_close_and_nothing_after() {
     let h = Headend::new();
-    let before_close = |n, seq, option: &str| {
-        signed(
-            n,
-            seq,
-            CLOSES - 1,
-            WireBody::Vote {
-                topic_id: h.open.0,
-                option: option.into(),
-            },
-        )
-    };
+    let before_close = |n, seq, option: &str| vote_at(n, seq, CLOSES - 1, h.open, option);
     // Arrives within the grace period: counts.
     h.set_clock(CLOSES + 600);
     let acks = h.send(&[before_close(1, 1, "approve")]).await;
     assert_eq!(acks[0].status, AckStatus::Stored);
     // Signed at the close: topic_closed.
-    let at_close = signed(
-        2,
-        1,
-        CLOSES,
-        WireBody::Vote {
-            topic_id: h.open.0,
-            option: "approve".into(),
-        },
-    );
+    let at_close = vote_at(2, 1, CLOSES, h.open, "approve");
     let acks = h.send(&[at_close]).await;
     assert_eq!(rejected(&acks[0]), Some(ReasonCode::TopicClosed));
     // Signed before the close, arriving after the grace period.
@@ -443,15 +428,7 @@ async fn the_grace_period_takes_late_votes_signed_before_the_close_and_nothing_a
 #[tokio::test]
 async fn a_box_clock_far_ahead_is_sent_in_future() {
     let h = Headend::new();
-    let future = signed(
-        1,
-        1,
-        1_000 + 301,
-        WireBody::Vote {
-            topic_id: h.open.0,
-            option: "approve".into(),
-        },
-    );
+    let future = vote_at(1, 1, 1_000 + 301, h.open, "approve");
     let acks = h.send(&[future]).await;
     assert_eq!(rejected(&acks[0]), Some(ReasonCode::SentInFuture));
     assert_eq!(h.counts(h.open), vec![0, 0, 0]);
@@ -722,15 +699,7 @@ fn stored_vote_at(
     topic: TopicId,
     option: &str,
 ) -> store::IngestMessage {
-    let m = signed(
-        card_n,
-        seq,
-        sent_after_t0,
-        WireBody::Vote {
-            topic_id: topic.0,
-            option: option.into(),
-        },
-    );
+    let m = vote_at(card_n, seq, sent_after_t0, topic, option);
     store::IngestMessage {
         card: consult::ids::CardId::parse(&card(card_n)).unwrap(),
         seq,
