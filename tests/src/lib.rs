@@ -63,6 +63,40 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The wall clock in Unix seconds (a live `serve` runs on it, so its stories do too).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_else(|e| panic!("the clock is before 1970: {e}"))
+}
+
+/// A new token from `shangyi tokens create --db DB ARGS...`.
+pub fn token(db: &str, args: &[&str]) -> String {
+    let mut all = vec!["tokens", "create", "--db", db];
+    all.extend_from_slice(args);
+    stdout(&run(&all, 0)).trim().to_owned()
+}
+
+/// `shangyi cards provision` for `card`, into `card-CARD.json` in the scratch directory.
+pub fn provision(scratch: &Scratch, db: &str, card: &str) -> PathBuf {
+    let file = scratch.dir.path().join(format!("card-{card}.json"));
+    run(
+        &[
+            "cards",
+            "provision",
+            "--db",
+            db,
+            "--card",
+            card,
+            "--out",
+            &file.display().to_string(),
+        ],
+        0,
+    );
+    file
+}
+
 /// A throwaway directory with a database path in it.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
@@ -146,6 +180,11 @@ pub struct Response {
 impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; a test fails on anything else.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self}"))
     }
 }
 

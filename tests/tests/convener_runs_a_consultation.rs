@@ -18,19 +18,15 @@
 use consult::time::Timestamp;
 use emulator::{BoxConfig, BoxContent, Provisioning, SetTopBox};
 use serde_json::Value;
-use shangyi_e2e::{Response, Scratch, Serve, load_small_city, poll, run, snapshot_bundle, stdout};
+use shangyi_e2e::{
+    Response, Scratch, Serve, load_small_city, now, poll, provision, run, snapshot_bundle, stdout,
+    token,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const COMMUNITY: i64 = 1;
 const TITLE: &str = "5幢楼道加装声控照明";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// A query's first column, with the community as its one parameter.
 fn db_query<T: rusqlite::types::FromSql>(db: &str, sql: &str) -> Vec<T> {
@@ -43,19 +39,9 @@ fn db_query<T: rusqlite::types::FromSql>(db: &str, sql: &str) -> Vec<T> {
         .unwrap()
 }
 
-fn token(db: &str, args: &[&str]) -> String {
-    let mut all = vec!["tokens", "create", "--db", db];
-    all.extend_from_slice(args);
-    stdout(&run(&all, 0)).trim().to_owned()
-}
-
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
-}
-
 fn expect(response: Response, status: u16) -> Value {
     assert_eq!(response.status, status, "{response}");
-    json(&response)
+    response.json()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -110,24 +96,6 @@ fn to_topic(index: usize) -> String {
     let mut keys = "DOWN ".repeat(index);
     keys.push_str("OK");
     keys
-}
-
-fn provision(scratch: &Scratch, db: &str, card: &str) -> PathBuf {
-    let file = scratch.dir.path().join(format!("card-{card}.json"));
-    run(
-        &[
-            "cards",
-            "provision",
-            "--db",
-            db,
-            "--card",
-            card,
-            "--out",
-            &file.display().to_string(),
-        ],
-        0,
-    );
-    file
 }
 
 /// Runs `shangyi emulate` on a bundle at the current time, pressing `keys`.
@@ -210,7 +178,7 @@ fn a_topic_goes_from_proposal_to_a_charted_tally_with_households_votes_and_a_com
         r#"{"step":"confirm","note":"同意"}"#,
     );
     assert_eq!(refused.status, 403, "{refused}");
-    assert_eq!(json(&refused)["error"]["code"], "forbidden");
+    assert_eq!(refused.json()["error"]["code"], "forbidden");
     expect(
         serve.post(
             &steps,

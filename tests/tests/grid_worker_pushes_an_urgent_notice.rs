@@ -17,18 +17,13 @@
 
 use consult::time::Timestamp;
 use emulator::{BoxConfig, BoxContent, Provisioning, SetTopBox};
-use shangyi_e2e::{Scratch, Serve, load_small_city, run, snapshot_bundle, stdout};
-use std::path::{Path, PathBuf};
+use shangyi_e2e::{
+    Scratch, Serve, load_small_city, now, provision, run, snapshot_bundle, stdout, token,
+};
+use std::path::Path;
 
 const COMMUNITY: i64 = 1;
 const TITLE: &str = "明日停水";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// Every set-top box of the community, with its grid: (card id, grid id), by card.
 fn boxes(db: &str, community: i64) -> Vec<(String, i64)> {
@@ -46,16 +41,6 @@ fn boxes(db: &str, community: i64) -> Vec<(String, i64)> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-fn token(db: &str, args: &[&str]) -> String {
-    let mut all = vec!["tokens", "create", "--db", db];
-    all.extend_from_slice(args);
-    stdout(&run(&all, 0)).trim().to_owned()
-}
-
-fn json(response: &shangyi_e2e::Response) -> serde_json::Value {
-    serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
 }
 
 /// What one box showed: the emulator's printout and the home frame it drew.
@@ -160,24 +145,6 @@ impl Shown {
     }
 }
 
-fn provision(scratch: &Scratch, db: &str, card: &str) -> PathBuf {
-    let file = scratch.dir.path().join(format!("card-{card}.json"));
-    run(
-        &[
-            "cards",
-            "provision",
-            "--db",
-            db,
-            "--card",
-            card,
-            "--out",
-            &file.display().to_string(),
-        ],
-        0,
-    );
-    file
-}
-
 #[test]
 fn a_grid_workers_urgent_notice_reaches_boxes_in_their_grid_only() {
     let scratch = Scratch::new();
@@ -210,11 +177,11 @@ fn a_grid_workers_urgent_notice_reaches_boxes_in_their_grid_only() {
     // Refused: no token (401), another grid (403); each answered with a JSON error.
     let missing = serve.post("/api/v1/notices", None, &notice(grid_a, ""));
     assert_eq!(missing.status, 401, "{missing}");
-    assert_eq!(json(&missing)["error"]["code"], "unauthorized", "{missing}");
+    assert_eq!(missing.json()["error"]["code"], "unauthorized", "{missing}");
     let foreign = serve.post("/api/v1/notices", Some(&worker), &notice(grid_b, ""));
     assert_eq!(foreign.status, 403, "{foreign}");
     assert_eq!(foreign.content_type.as_deref(), Some("application/json"));
-    let error = json(&foreign);
+    let error = foreign.json();
     assert_eq!(error["error"]["code"], "forbidden", "{foreign}");
     assert!(
         error["error"]["message"]
@@ -227,7 +194,7 @@ fn a_grid_workers_urgent_notice_reaches_boxes_in_their_grid_only() {
     // Pushed to grid A: 201, and the community's bundle gets a new version on its own.
     let pushed = serve.post("/api/v1/notices", Some(&worker), &notice(grid_a, ""));
     assert_eq!(pushed.status, 201, "{pushed}");
-    let pushed = json(&pushed);
+    let pushed = pushed.json();
     let id = pushed["notice"]["id"].as_i64().unwrap();
     assert_eq!(pushed["notice"]["grids"], serde_json::json!([grid_a]));
     assert_eq!(pushed["notice"]["urgency"], "urgent");
