@@ -8,12 +8,15 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
 use screen::measure::Typeset;
 use screen::{Templates, demo_data, load_dir};
 use serde_json::Value;
+
+mod common;
+use common::median;
 
 const THEMES: [&str; 2] = ["standard", "elders"];
 
@@ -82,19 +85,6 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(community(&t, &data, &measure)))
     });
     group.finish();
-}
-
-fn median(mut f: impl FnMut(), runs: usize) -> Duration {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times.get(runs / 2).copied().unwrap_or_default()
 }
 
 fn ratios() {

@@ -6,12 +6,14 @@
 //! of its own short run of each case and their ratios to the baseline.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use render::{NoImages, sample};
 use tiny_skia::Pixmap;
 use typeset::Typesetter;
+
+mod common;
+use common::median;
 
 fn baseline() -> Vec<u8> {
     let mut pixmap = Pixmap::new(1280, 720).unwrap_or_else(|| unreachable!());
@@ -60,19 +62,6 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(layout_draw_encode(&mut t)))
     });
     group.finish();
-}
-
-fn median(mut f: impl FnMut(), runs: usize) -> Duration {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times.get(runs / 2).copied().unwrap_or_default()
 }
 
 fn ratios() {
