@@ -175,6 +175,11 @@ pub struct Receipts {
 const MAX_CACHED_PLACES: usize = 1_000_000;
 
 impl Receipts {
+    /// A topic as the writer last read it (every topic it stored a vote for is here).
+    pub fn topic(&self, id: TopicId) -> Option<&Topic> {
+        self.topics.get(&id.0).map(|(topic, _)| topic.as_ref())
+    }
+
     pub fn len(&self) -> usize {
         self.taken.len()
     }

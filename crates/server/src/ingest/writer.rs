@@ -8,8 +8,8 @@
 
 use super::Clock;
 use super::metrics::IngestMetrics;
-use consult::ids::{CommunityId, TopicId};
-use std::collections::{BTreeSet, HashMap};
+use consult::ids::TopicId;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -138,7 +138,6 @@ fn run(
     metrics: Arc<IngestMetrics>,
 ) {
     let max = settings.max_group_messages.max(1);
-    let mut marker = TallyMarker::default();
     let mut settled_at = std::time::Instant::now();
     loop {
         let mut jobs = Vec::new();
@@ -174,7 +173,7 @@ fn run(
         metrics.dequeue(count);
         let stored = commit_group(&mut store, &mut receipts, jobs, &settings, &metrics);
         if let Some(live) = &settings.live {
-            marker.mark(&store, live, &stored);
+            mark_tallies(&receipts, live, &stored);
         }
         if settled_at.elapsed() >= SETTLE_EVERY {
             settle(&mut store, &mut receipts);
@@ -286,31 +285,20 @@ fn commit_group(
     }
 }
 
-/// Marks the communities that show a topic whose tally changed, for a live rebuild. A topic's
-/// eligible area never changes once proposed, so its communities are looked up once.
-#[derive(Default)]
-struct TallyMarker {
-    communities: HashMap<TopicId, Vec<CommunityId>>,
-}
-
-impl TallyMarker {
-    fn mark(&mut self, store: &Store, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
-        for topic in changed {
-            if !self.communities.contains_key(topic) {
-                match store.topic(*topic) {
-                    Ok(found) => {
-                        self.communities
-                            .insert(*topic, crate::live::communities_of(&found.eligible));
-                    }
-                    Err(error) => {
-                        tracing::warn!(topic = topic.0, %error, "finding a topic's communities to rebuild");
-                        continue;
-                    }
+/// Marks the communities that show a topic whose tally changed, for a live rebuild. The
+/// writer's memory has every topic it stored a vote for.
+fn mark_tallies(receipts: &Receipts, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
+    for topic in changed {
+        match receipts.topic(*topic) {
+            Some(found) => {
+                for community in crate::live::communities_of(&found.eligible) {
+                    live.mark(community);
                 }
             }
-            for community in self.communities.get(topic).into_iter().flatten() {
-                live.mark(*community);
-            }
+            None => tracing::warn!(
+                topic = topic.0,
+                "a topic with new votes is not in the writer's memory"
+            ),
         }
     }
 }
