@@ -17,7 +17,7 @@ use consult::time::Timestamp;
 use consult::topic::{Category, Session, StepDetails, TopicDraft};
 use consult::vote::{Ballot, EligibleArea, VotingWindow};
 use server::api::limits::RateLimit;
-use store::{IngestBody, IngestConfig, IngestMessage, Receipts, Store};
+use store::{IngestBody, IngestConfig, IngestMemory, IngestMessage, Store};
 use tower::ServiceExt;
 
 mod common;
@@ -214,7 +214,7 @@ fn city(store: &mut Store) -> Fixture {
         .collect();
     store
         .ingest(
-            &mut Receipts::default(),
+            &mut IngestMemory::default(),
             &seen,
             Timestamp(T0 + 300),
             &IngestConfig::default(),

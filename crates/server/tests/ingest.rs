@@ -737,7 +737,7 @@ fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
     let config = store::IngestConfig::default();
     let at = Timestamp(T0 + 1_000);
     let mut store = Store::open(&path).unwrap();
-    let mut memory = store.load_receipts().unwrap();
+    let mut memory = store.load_ingest_memory().unwrap();
     // Household 1 approves, then opposes; household 2 approves.
     let outcomes = store
         .ingest(
@@ -760,7 +760,7 @@ fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
     drop(memory);
     drop(store);
     let mut store = Store::open(&path).unwrap();
-    let mut memory = store.load_receipts().unwrap();
+    let mut memory = store.load_ingest_memory().unwrap();
     assert_eq!(
         current_votes(&path, open),
         vec![(1, "oppose".to_owned()), (2, "approve".to_owned())]
@@ -793,7 +793,7 @@ fn a_vote_cast_beside_the_writer_is_counted_once() {
     let config = store::IngestConfig::default();
     let at = Timestamp(T0 + 1_000);
     let mut writer_store = Store::open(&path).unwrap();
-    let mut memory = writer_store.load_receipts().unwrap();
+    let mut memory = writer_store.load_ingest_memory().unwrap();
     writer_store
         .ingest(
             &mut memory,

@@ -5,10 +5,10 @@
 //! `current_votes` with every vote, and because boxes arrive in random household order every
 //! vote dirtied its own B-tree page: a group commit of 16 votes wrote about 16 pages to the WAL,
 //! most of the commit's cost. Now the writer keeps the counted votes of the topics it serves in
-//! memory ([`Counted`] in `Receipts`), writes only `votes`, `rc_receipts` and `tallies` with each
-//! group (a few pages at the ends of their B-trees), and *settles* `current_votes` about once a
-//! second, in key order, so that each page is written once per settle rather than once per
-//! group.
+//! memory ([`Counted`] in `IngestMemory`), writes only `votes`, `rc_receipts` and `tallies`
+//! with each group (a few pages at the ends of their B-trees), and *settles* `current_votes`
+//! about once a second, in key order, so that each page is written once per settle rather than
+//! once per group.
 //!
 //! The invariant that makes this safe: **`current_votes` reflects every vote with an id up to
 //! the watermark** (`current_votes_watermark`), and the counted vote of a household is what

@@ -8,9 +8,10 @@
 //! are remembered across groups (a topic is re-read when its record grows) instead of being
 //! read again for every vote.
 //!
-//! Deduplication is answered from [`Receipts`], an index kept in memory by the single writer and
-//! rebuilt from the append-only `rc_receipts` table at start ([`Store::load_receipts`]): an index
-//! on (card_id, seq) in the database would be written in random order, about ten times slower
+//! Deduplication is answered from [`IngestMemory`], an index kept in memory by the single
+//! writer and rebuilt from the append-only `rc_receipts` table at start
+//! ([`Store::load_ingest_memory`]): an index on (card_id, seq) in the database would be written
+//! in random order, about ten times slower
 //! (the figures are in `migrations/0002_return_channel.sql` and docs/return-channel.md §14).
 //! [`Store::ingest`] changes the index only after its transaction committed.
 
@@ -151,11 +152,11 @@ struct Receipt {
 
 /// The single writer's memory. First the deduplication index: every (card, seq) taken, with
 /// its tag prefix and answer, about 40 bytes a message, rebuilt from `rc_receipts` by
-/// [`Store::load_receipts`]. Then what saves the writer a query per message: the places of the
-/// cards it has seen, the topics it serves (checked against their record length once a group),
+/// [`Store::load_ingest_memory`]. Then what saves the writer a query per message: the places of
+/// the cards it has seen, the topics it serves (checked against their record length once a group),
 /// and the counted vote of every household on those topics ([`crate::counted`]).
 #[derive(Debug, Default)]
-pub struct Receipts {
+pub struct IngestMemory {
     taken: HashMap<(u64, u64), Receipt>,
     /// Cards found (a card, once issued, never moves; unknown cards are asked again).
     places: HashMap<u64, HouseholdPlace>,
@@ -174,7 +175,7 @@ pub struct Receipts {
 /// a city of millions of boxes; refilling costs one query a card).
 const MAX_CACHED_PLACES: usize = 1_000_000;
 
-impl Receipts {
+impl IngestMemory {
     /// A topic as the writer last read it (every topic it stored a vote for is here).
     pub fn topic(&self, id: TopicId) -> Option<&Topic> {
         self.topics.get(&id.0).map(|(topic, _)| topic.as_ref())
@@ -215,7 +216,7 @@ fn seq_from_sql(seq: i64) -> u64 {
 
 impl Store {
     /// Reads every receipt into the deduplication index (the writer does this once, at start).
-    pub fn load_receipts(&mut self) -> Result<Receipts, StoreError> {
+    pub fn load_ingest_memory(&mut self) -> Result<IngestMemory, StoreError> {
         // Settle what a writer that stopped without settling (a crash) left to the history.
         let tx = self.conn.transaction()?;
         let settled = crate::counted::settle_from_history(&tx)?;
@@ -223,9 +224,9 @@ impl Store {
         if settled > 0 {
             tracing::info!(rows = settled, "current votes settled from the history");
         }
-        let mut receipts = Receipts {
+        let mut receipts = IngestMemory {
             newest_vote: crate::counted::newest_vote(&self.conn)?,
-            ..Receipts::default()
+            ..IngestMemory::default()
         };
         let mut stmt = self
             .conn
@@ -260,7 +261,7 @@ impl Store {
     /// unchanged, so the caller answers "overloaded" and the boxes resend.
     pub fn ingest(
         &mut self,
-        receipts: &mut Receipts,
+        receipts: &mut IngestMemory,
         messages: &[IngestMessage],
         received_at: Timestamp,
         config: &IngestConfig,
@@ -316,7 +317,10 @@ impl Store {
     /// Writes the counted votes the writer changed since the last settle into `current_votes`,
     /// in key order, in one transaction (see [`crate::counted`]). The writer calls it about once
     /// a second and when it stops. Returns the rows written.
-    pub fn settle_current_votes(&mut self, receipts: &mut Receipts) -> Result<usize, StoreError> {
+    pub fn settle_current_votes(
+        &mut self,
+        receipts: &mut IngestMemory,
+    ) -> Result<usize, StoreError> {
         if receipts.unsettled.is_empty() {
             return Ok(0);
         }
@@ -351,7 +355,7 @@ struct Group<'a> {
     counted: &'a mut HashMap<i64, HashMap<i64, Counted>>,
     /// Topics whose record length this group checked: `None` for no such topic.
     checked_topics: HashMap<i64, Option<Arc<Topic>>>,
-    /// Receipts taken in this group, merged into the index after the commit.
+    /// IngestMemory taken in this group, merged into the index after the commit.
     added: HashMap<(u64, u64), Receipt>,
     /// Cards this group looked up and did not find.
     unknown_cards: HashMap<u64, ()>,

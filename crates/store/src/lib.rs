@@ -28,7 +28,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use ingest::{
-    IngestBody, IngestConfig, IngestMessage, IngestOutcome, IngestRefusal, Receipts, VoterCard,
+    IngestBody, IngestConfig, IngestMemory, IngestMessage, IngestOutcome, IngestRefusal, VoterCard,
 };
 pub use places::{CityCounts, CityLoader, CommunitySummary};
 pub use reach::NoticeReach;

@@ -525,7 +525,7 @@ proptest! {
         let topic = open_topic(&mut store);
         let options = ["approve", "oppose", "abstain"];
         let config = store::IngestConfig::default();
-        let mut memory = store.load_receipts().unwrap();
+        let mut memory = store.load_ingest_memory().unwrap();
         let mut beside = Store::open(&path).unwrap();
         let mut next_seq = [0u64; 5];
         for event in &events {
@@ -555,12 +555,12 @@ proptest! {
                     store.settle_current_votes(&mut memory).unwrap();
                 }
                 VoteEvent::Crash => {
-                    memory = store.load_receipts().unwrap();
+                    memory = store.load_ingest_memory().unwrap();
                 }
             }
         }
         store.settle_current_votes(&mut memory).unwrap();
-        let _ = store.load_receipts().unwrap(); // settles anything left from the history
+        let _ = store.load_ingest_memory().unwrap(); // settles anything left from the history
         let tally = store.tally(topic).unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();
         for option in &tally.options {

@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
-use store::{IngestBody, IngestConfig, IngestMessage, IngestOutcome, Receipts, Store, StoreError};
+use store::{
+    IngestBody, IngestConfig, IngestMemory, IngestMessage, IngestOutcome, Store, StoreError,
+};
 use tokio::sync::oneshot;
 
 /// One request's messages, and where to send their outcomes (in the same order). `Err`: the
@@ -82,7 +84,7 @@ pub(crate) fn spawn(
     store.set_wal_autocheckpoint(0)?;
     let checkpointer = Store::open(db)?;
     let started = std::time::Instant::now();
-    let receipts = store.load_receipts()?;
+    let receipts = store.load_ingest_memory()?;
     tracing::info!(
         receipts = receipts.len(),
         seconds = started.elapsed().as_secs_f64(),
@@ -132,7 +134,7 @@ fn checkpoint_loop(store: Store, stopped: mpsc::Receiver<()>) {
 
 fn run(
     mut store: Store,
-    mut receipts: Receipts,
+    mut receipts: IngestMemory,
     receiver: mpsc::Receiver<Command>,
     settings: WriterSettings,
     metrics: Arc<IngestMetrics>,
@@ -202,7 +204,7 @@ const SETTLE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// blocks that ext4 had to allocate and zero. Between two of its own transactions the writer's
 /// checkpoint only has the last frames left to copy; it completes, and the next commit starts
 /// the WAL over in blocks that already exist.
-fn settle(store: &mut Store, receipts: &mut Receipts) {
+fn settle(store: &mut Store, receipts: &mut IngestMemory) {
     match store.settle_current_votes(receipts) {
         Ok(0) => {}
         Ok(rows) => tracing::debug!(rows, "current votes settled"),
@@ -221,7 +223,7 @@ type TalliesChanged = BTreeSet<TopicId>;
 /// Commits the group and answers its requests; returns the topics it stored votes for.
 fn commit_group(
     store: &mut Store,
-    receipts: &mut Receipts,
+    receipts: &mut IngestMemory,
     jobs: Vec<Job>,
     settings: &WriterSettings,
     metrics: &IngestMetrics,
@@ -287,7 +289,7 @@ fn commit_group(
 
 /// Marks the communities that show a topic whose tally changed, for a live rebuild. The
 /// writer's memory has every topic it stored a vote for.
-fn mark_tallies(receipts: &Receipts, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
+fn mark_tallies(receipts: &IngestMemory, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
     for topic in changed {
         match receipts.topic(*topic) {
             Some(found) => {
