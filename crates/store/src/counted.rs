@@ -77,6 +77,20 @@ pub(crate) fn newest_vote(conn: &Connection) -> Result<i64, StoreError> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// Reads a [`Counted`] from the row's columns `first..first + 6`, which a query selects as
+/// `vote_id, option, sent_at, card_id, seq, grid_id` (from `current_votes`, or the same from
+/// `votes` joined with the household's grid).
+fn counted_at(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Counted> {
+    Ok(Counted {
+        vote_id: r.get(first)?,
+        option: r.get(first + 1)?,
+        sent_at: r.get(first + 2)?,
+        card: r.get(first + 3)?,
+        seq: r.get(first + 4)?,
+        grid: r.get(first + 5)?,
+    })
+}
+
 /// One household's row in `current_votes`.
 pub(crate) fn read_current(
     conn: &Connection,
@@ -88,17 +102,37 @@ pub(crate) fn read_current(
             "SELECT vote_id, option, sent_at, card_id, seq, grid_id FROM current_votes
              WHERE topic_id = ?1 AND household_id = ?2",
         )?
-        .query_row(params![topic, household], |r| {
-            Ok(Counted {
-                vote_id: r.get(0)?,
-                option: r.get(1)?,
-                sent_at: r.get(2)?,
-                card: r.get(3)?,
-                seq: r.get(4)?,
-                grid: r.get(5)?,
-            })
-        })
+        .query_row(params![topic, household], |r| counted_at(r, 0))
         .optional()?)
+}
+
+/// Every household's counted vote on `topic`: its row in `current_votes`, overridden by its
+/// later votes after the watermark.
+pub(crate) fn read_counted_of_topic(
+    conn: &Connection,
+    topic: i64,
+) -> Result<HashMap<i64, Counted>, StoreError> {
+    let mut households = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT household_id, vote_id, option, sent_at, card_id, seq, grid_id
+             FROM current_votes WHERE topic_id = ?1",
+        )?;
+        let rows = stmt.query_map([topic], |r| Ok((r.get::<_, i64>(0)?, counted_at(r, 1)?)))?;
+        for row in rows {
+            let (household, counted) = row?;
+            households.insert(household, counted);
+        }
+    }
+    for (_, household, vote) in votes_after_watermark(conn, Some(topic))? {
+        if households
+            .get(&household)
+            .is_none_or(|old| vote.supersedes(old))
+        {
+            households.insert(household, vote);
+        }
+    }
+    Ok(households)
 }
 
 /// Writes counted votes into `current_votes`, in key order.
@@ -130,25 +164,14 @@ pub(crate) fn votes_after_watermark(
     topic: Option<i64>,
 ) -> Result<Vec<(i64, i64, Counted)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT v.id, v.topic_id, v.household_id, h.grid_id, v.card_id, v.option, v.sent_at, v.seq
+        "SELECT v.topic_id, v.household_id, v.id, v.option, v.sent_at, v.card_id, v.seq, h.grid_id
          FROM votes v JOIN households h ON h.id = v.household_id
          WHERE v.id > (SELECT vote_id FROM current_votes_watermark WHERE only = 1)
            AND (?1 IS NULL OR v.topic_id = ?1)
          ORDER BY v.id",
     )?;
     let rows = stmt.query_map([topic], |r| {
-        Ok((
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            Counted {
-                vote_id: r.get(0)?,
-                grid: r.get(3)?,
-                card: r.get(4)?,
-                option: r.get(5)?,
-                sent_at: r.get(6)?,
-                seq: r.get(7)?,
-            },
-        ))
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, counted_at(r, 2)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

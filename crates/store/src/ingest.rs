@@ -540,39 +540,7 @@ impl Group<'_> {
         if self.counted.contains_key(&topic.0) {
             return Ok(());
         }
-        let mut households: HashMap<i64, Counted> = HashMap::new();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT household_id, vote_id, option, sent_at, card_id, seq, grid_id
-                 FROM current_votes WHERE topic_id = ?1",
-            )?;
-            let rows = stmt.query_map([topic.0], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Counted {
-                        vote_id: r.get(1)?,
-                        option: r.get(2)?,
-                        sent_at: r.get(3)?,
-                        card: r.get(4)?,
-                        seq: r.get(5)?,
-                        grid: r.get(6)?,
-                    },
-                ))
-            })?;
-            for row in rows {
-                let (household, counted) = row?;
-                households.insert(household, counted);
-            }
-        }
-        for (_, household, vote) in crate::counted::votes_after_watermark(self.conn, Some(topic.0))?
-        {
-            if households
-                .get(&household)
-                .is_none_or(|old| vote.supersedes(old))
-            {
-                households.insert(household, vote);
-            }
-        }
+        let households = crate::counted::read_counted_of_topic(self.conn, topic.0)?;
         self.counted.insert(topic.0, households);
         Ok(())
     }
@@ -764,35 +732,7 @@ impl Group<'_> {
     /// Applies the group's tally changes: one statement per (topic, grid, option) touched.
     fn flush_tally(&mut self) -> Result<(), StoreError> {
         for ((topic, grid, option), by) in self.tally.drain() {
-            if by == 0 {
-                continue;
-            }
-            if by > 0 {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO tallies (topic_id, grid_id, option, count) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (topic_id, grid_id, option) DO UPDATE SET count = count + excluded.count",
-                    )?
-                    .execute(params![topic, grid, option, by])?;
-            } else {
-                // A decrement moves a vote that was counted before, so the row exists and stays
-                // non-negative; anything else is a damaged tally.
-                let changed = self
-                    .conn
-                    .prepare_cached(
-                        "UPDATE tallies SET count = count + ?4
-                         WHERE topic_id = ?1 AND grid_id = ?2 AND option = ?3 AND count + ?4 >= 0",
-                    )?
-                    .execute(params![topic, grid, option, by])?;
-                if changed != 1 {
-                    return Err(StoreError::corrupt(
-                        format!("tally of topic {topic}"),
-                        format!(
-                            "no count for option {option:?} in grid {grid} to move {by} votes from"
-                        ),
-                    ));
-                }
-            }
+            crate::votes::move_tally(self.conn, topic, grid, &option, by)?;
         }
         Ok(())
     }

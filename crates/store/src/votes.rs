@@ -6,7 +6,7 @@ use crate::{Store, StoreError};
 use consult::ids::{CardId, GridId, TopicId};
 use consult::time::Timestamp;
 use consult::vote::{self, Tally};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 
 /// A vote as a set-top box sent it.
@@ -105,75 +105,59 @@ fn cast_settled(conn: &Connection, input: &VoteInput) -> Result<VoteOutcome, Sto
         input.received_at.0
     ])?;
     let vote_id = conn.last_insert_rowid();
-    let current: Option<(i64, String, i64)> = conn
-        .prepare_cached("SELECT vote_id, option, sent_at FROM current_votes WHERE topic_id = ?1 AND household_id = ?2")?
-        .query_row(params![input.topic.0, place.household.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    // The CHECK on count is evaluated before an upsert's conflict handling, so a decrement is a
-    // plain UPDATE of a row that must exist.
-    let bump = |option: &str, by: i64| -> Result<(), StoreError> {
-        if by > 0 {
-            conn.prepare_cached(
-                "INSERT INTO tallies (topic_id, grid_id, option, count) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (topic_id, grid_id, option) DO UPDATE SET count = count + excluded.count",
-            )?
-            .execute(params![input.topic.0, place.grid.0, option, by])?;
-        } else {
-            let changed = conn
-                .prepare_cached("UPDATE tallies SET count = count + ?4 WHERE topic_id = ?1 AND grid_id = ?2 AND option = ?3")?
-                .execute(params![input.topic.0, place.grid.0, option, by])?;
-            if changed != 1 {
-                return Err(StoreError::corrupt(
-                    format!("tally of topic {}", input.topic),
-                    format!(
-                        "no count for option {option:?} in grid {} to move a vote from",
-                        place.grid
-                    ),
-                ));
-            }
-        }
-        Ok(())
+    let key = (input.topic.0, place.household.0);
+    let vote = crate::counted::Counted {
+        vote_id,
+        option: input.option.clone(),
+        sent_at: input.sent_at.0,
+        card: Some(input.card.as_str().to_owned()),
+        seq: None,
+        grid: place.grid.0,
     };
-    match current {
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO current_votes (topic_id, household_id, grid_id, vote_id, option, sent_at, card_id, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+    let current = crate::counted::read_current(conn, key.0, key.1)?;
+    if current.as_ref().is_some_and(|old| !vote.supersedes(old)) {
+        return Ok(VoteOutcome::Superseded { vote_id });
+    }
+    crate::counted::write_current(conn, [(key, &vote)])?;
+    if let Some(old) = current {
+        move_tally(conn, input.topic.0, place.grid.0, &old.option, -1)?;
+    }
+    move_tally(conn, input.topic.0, place.grid.0, &input.option, 1)?;
+    Ok(VoteOutcome::Counted { vote_id })
+}
+
+/// Moves `by` votes into (or, negative, out of) one option's count in one grid. A decrement
+/// moves a vote that was counted before, so its row exists and stays non-negative; anything
+/// else is a damaged tally. (The CHECK on `count` is evaluated before an upsert's conflict
+/// handling, so a decrement is a plain UPDATE of a row that must exist.)
+pub(crate) fn move_tally(
+    conn: &Connection,
+    topic: i64,
+    grid: i64,
+    option: &str,
+    by: i64,
+) -> Result<(), StoreError> {
+    if by > 0 {
+        conn.prepare_cached(
+            "INSERT INTO tallies (topic_id, grid_id, option, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (topic_id, grid_id, option) DO UPDATE SET count = count + excluded.count",
+        )?
+        .execute(params![topic, grid, option, by])?;
+    } else if by < 0 {
+        let changed = conn
+            .prepare_cached(
+                "UPDATE tallies SET count = count + ?4
+                 WHERE topic_id = ?1 AND grid_id = ?2 AND option = ?3 AND count + ?4 >= 0",
             )?
-            .execute(params![
-                input.topic.0,
-                place.household.0,
-                place.grid.0,
-                vote_id,
-                input.option,
-                input.sent_at.0,
-                input.card.as_str()
-            ])?;
-            bump(&input.option, 1)?;
-            Ok(VoteOutcome::Counted { vote_id })
-        }
-        Some((old_id, old_option, old_sent)) => {
-            if vote::supersedes((input.sent_at, vote_id), (Timestamp(old_sent), old_id)) {
-                conn.prepare_cached(
-                    "UPDATE current_votes SET vote_id = ?3, option = ?4, sent_at = ?5, card_id = ?6, seq = NULL
-                     WHERE topic_id = ?1 AND household_id = ?2",
-                )?
-                .execute(params![
-                    input.topic.0,
-                    place.household.0,
-                    vote_id,
-                    input.option,
-                    input.sent_at.0,
-                    input.card.as_str()
-                ])?;
-                bump(&old_option, -1)?;
-                bump(&input.option, 1)?;
-                Ok(VoteOutcome::Counted { vote_id })
-            } else {
-                Ok(VoteOutcome::Superseded { vote_id })
-            }
+            .execute(params![topic, grid, option, by])?;
+        if changed != 1 {
+            return Err(StoreError::corrupt(
+                format!("tally of topic {topic}"),
+                format!("no count for option {option:?} in grid {grid} to move {by} votes from"),
+            ));
         }
     }
+    Ok(())
 }
 
 pub(crate) fn tally_in(conn: &Connection, topic_id: TopicId) -> Result<Tally, StoreError> {
