@@ -160,9 +160,7 @@ impl Headend {
     /// Stops the writer (committing what it holds) and starts a new one on the same database,
     /// as a restarted server would.
     fn restart(&mut self) {
-        if let Some(writer) = self.writer.take() {
-            writer.stop();
-        }
+        self.stop_writer();
         let (ingest, writer) =
             server::ingest::start(&self.path, MASTER, settings(&self.clock)).unwrap();
         let store = Store::open(&self.path).unwrap();
@@ -211,6 +209,37 @@ impl Headend {
         let tally = store.tally(topic).unwrap();
         tally.options.iter().map(|o| o.count).collect()
     }
+
+    /// Stops the writer thread so that the test can be the writer itself, on a store opened
+    /// the way the thread opens its own.
+    fn stop_writer(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.stop();
+        }
+    }
+}
+
+/// A store and its ingest memory, opened as the writer thread opens them at start.
+fn open_as_writer(path: &std::path::Path) -> (Store, store::IngestMemory) {
+    let mut store = Store::open(path).unwrap();
+    let memory = store.load_ingest_memory().unwrap();
+    (store, memory)
+}
+
+/// Stores `messages` as one group, as the writer does, received at `T0 + 1_000`.
+fn ingest_group(
+    store: &mut Store,
+    memory: &mut store::IngestMemory,
+    messages: &[store::IngestMessage],
+) -> Vec<store::IngestOutcome> {
+    store
+        .ingest(
+            memory,
+            messages,
+            Timestamp(T0 + 1_000),
+            &store::IngestConfig::default(),
+        )
+        .unwrap()
 }
 
 fn signed(card_n: u64, seq: u64, sent_after_t0: i64, body: WireBody) -> SignedMessage {
@@ -730,27 +759,19 @@ fn current_votes(path: &std::path::Path, topic: TopicId) -> Vec<(i64, String)> {
 #[test]
 fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
     let mut h = Headend::new();
-    if let Some(writer) = h.writer.take() {
-        writer.stop();
-    }
+    h.stop_writer();
     let (path, open) = (h.path.clone(), h.open);
-    let config = store::IngestConfig::default();
-    let at = Timestamp(T0 + 1_000);
-    let mut store = Store::open(&path).unwrap();
-    let mut memory = store.load_ingest_memory().unwrap();
+    let (mut store, mut memory) = open_as_writer(&path);
     // Household 1 approves, then opposes; household 2 approves.
-    let outcomes = store
-        .ingest(
-            &mut memory,
-            &[
-                stored_vote(1, 1, open, "approve"),
-                stored_vote(1, 2, open, "oppose"),
-                stored_vote(2, 1, open, "approve"),
-            ],
-            at,
-            &config,
-        )
-        .unwrap();
+    let outcomes = ingest_group(
+        &mut store,
+        &mut memory,
+        &[
+            stored_vote(1, 1, open, "approve"),
+            stored_vote(1, 2, open, "oppose"),
+            stored_vote(2, 1, open, "approve"),
+        ],
+    );
     assert!(outcomes.iter().all(|o| *o == store::IngestOutcome::Stored));
     // The tally is exact at once; `current_votes` waits for the settle.
     assert_eq!(h.counts(open), vec![1, 1, 0]);
@@ -759,21 +780,17 @@ fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
     // The writer dies before it settles. The next one settles from the history at start.
     drop(memory);
     drop(store);
-    let mut store = Store::open(&path).unwrap();
-    let mut memory = store.load_ingest_memory().unwrap();
+    let (mut store, mut memory) = open_as_writer(&path);
     assert_eq!(
         current_votes(&path, open),
         vec![(1, "oppose".to_owned()), (2, "approve".to_owned())]
     );
     // Household 1 changes its mind again: its count moves from "oppose", not from "approve".
-    store
-        .ingest(
-            &mut memory,
-            &[stored_vote(1, 3, open, "abstain")],
-            at,
-            &config,
-        )
-        .unwrap();
+    ingest_group(
+        &mut store,
+        &mut memory,
+        &[stored_vote(1, 3, open, "abstain")],
+    );
     assert_eq!(h.counts(open), vec![1, 0, 1]);
     assert_eq!(store.settle_current_votes(&mut memory).unwrap(), 1);
     assert_eq!(
@@ -786,22 +803,14 @@ fn current_votes_lag_until_settled_and_a_crash_before_settling_loses_nothing() {
 #[test]
 fn a_vote_cast_beside_the_writer_is_counted_once() {
     let mut h = Headend::new();
-    if let Some(writer) = h.writer.take() {
-        writer.stop();
-    }
+    h.stop_writer();
     let (path, open) = (h.path.clone(), h.open);
-    let config = store::IngestConfig::default();
-    let at = Timestamp(T0 + 1_000);
-    let mut writer_store = Store::open(&path).unwrap();
-    let mut memory = writer_store.load_ingest_memory().unwrap();
-    writer_store
-        .ingest(
-            &mut memory,
-            &[stored_vote(1, 1, open, "approve")],
-            at,
-            &config,
-        )
-        .unwrap();
+    let (mut writer_store, mut memory) = open_as_writer(&path);
+    ingest_group(
+        &mut writer_store,
+        &mut memory,
+        &[stored_vote(1, 1, open, "approve")],
+    );
     // Not through the return channel (a fixture loaded into a running headend): household 1
     // votes again, later, on another connection, while the writer has not settled.
     let mut other = Store::open(&path).unwrap();
@@ -817,14 +826,11 @@ fn a_vote_cast_beside_the_writer_is_counted_once() {
     assert_eq!(h.counts(open), vec![0, 1, 0]);
     // The writer notices the stranger's vote and reads the counted votes again: household 1's
     // next vote from its box, signed later still, moves its count from "oppose".
-    writer_store
-        .ingest(
-            &mut memory,
-            &[stored_vote_at(1, 2, 990, open, "abstain")],
-            at,
-            &config,
-        )
-        .unwrap();
+    ingest_group(
+        &mut writer_store,
+        &mut memory,
+        &[stored_vote_at(1, 2, 990, open, "abstain")],
+    );
     assert_eq!(h.counts(open), vec![0, 0, 1]);
     writer_store.settle_current_votes(&mut memory).unwrap();
     assert_eq!(current_votes(&path, open), vec![(1, "abstain".to_owned())]);
