@@ -1157,6 +1157,35 @@ fn built_city() -> Built {
     }
 }
 
+impl Built {
+    /// The live rebuilds of this city's bundles, as `serve` starts them.
+    fn start_live(&self) -> server::live::LiveHandle {
+        server::live::start(server::live::LiveSettings {
+            db: self.db.clone(),
+            out: self.out.clone(),
+            templates_dir: self.templates_dir.clone(),
+            assets_dir: self.assets_dir.clone(),
+            quiet: server::live::QUIET,
+            max_wait: server::live::MAX_WAIT,
+        })
+    }
+}
+
+/// Reads `read` every 100 ms until it finds something, for at most 10 s.
+async fn within_ten_seconds<T>(what: &str, mut read: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(found) = read() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what} within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The notices file of a community bundle, with the bundle's version.
 fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
     let manifest = bundle::read_manifest(dir).ok().flatten()?;
@@ -1173,26 +1202,18 @@ fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pushed_notice_reaches_its_communitys_bundle() {
+    let built = built_city();
+    let live = built.start_live();
     let Built {
         tmp: _tmp,
-        db,
         out,
         store,
         f,
-        templates_dir,
-        assets_dir,
-    } = built_city();
+        ..
+    } = built;
     let dir = out.join("c-1");
     let (before, _) = bundle_notices(&dir).unwrap();
 
-    let live = server::live::start(server::live::LiveSettings {
-        db: db.clone(),
-        out: out.clone(),
-        templates_dir,
-        assets_dir,
-        quiet: server::live::QUIET,
-        max_wait: server::live::MAX_WAIT,
-    });
     let api = Api {
         app: server::router(server::AppState::new(store).with_live(live)),
         f,
@@ -1204,20 +1225,11 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some((version, notices)) = bundle_notices(&dir)
-            && version > before
-            && notices.contains("停电通知")
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no new bundle with the notice within 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    within_ten_seconds("new bundle with the notice", || {
+        bundle_notices(&dir)
+            .filter(|(version, notices)| *version > before && notices.contains("停电通知"))
+    })
+    .await;
     let (status, _, metrics) = api.call("GET", "/metrics", Who::Nobody, None).await;
     assert_eq!(status, StatusCode::OK);
     let metrics = metrics.as_str().unwrap_or_default().to_owned();
@@ -1383,26 +1395,19 @@ fn bundle_tally(dir: &std::path::Path, topic: TopicId) -> Option<(u64, serde_jso
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vote_from_a_box_reaches_its_communitys_bundle() {
+    let built = built_city();
+    let live = built.start_live();
     let Built {
         tmp: _tmp,
         db,
         out,
         store,
         f,
-        templates_dir,
-        assets_dir,
-    } = built_city();
+        ..
+    } = built;
     let dir = out.join("c-1");
     let (before, _) = bundle_notices(&dir).unwrap();
 
-    let live = server::live::start(server::live::LiveSettings {
-        db: db.clone(),
-        out: out.clone(),
-        templates_dir,
-        assets_dir,
-        quiet: server::live::QUIET,
-        max_wait: server::live::MAX_WAIT,
-    });
     let master = returnpath::MasterSecret::from_bytes([7; 32]);
     let (ingest, _writer) = server::ingest::start(
         &db,
@@ -1451,19 +1456,10 @@ async fn a_vote_from_a_box_reaches_its_communitys_bundle() {
     );
 
     // No API call and no operator: the stored vote alone brings a new version with it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some((version, tally)) = bundle_tally(&dir, f.consultation)
-            && version > before
-        {
-            let text = tally.to_string();
-            assert!(text.contains("oppose"), "{text}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no new bundle with the vote within 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (_, tally) = within_ten_seconds("new bundle with the vote", || {
+        bundle_tally(&dir, f.consultation).filter(|(version, _)| *version > before)
+    })
+    .await;
+    let text = tally.to_string();
+    assert!(text.contains("oppose"), "{text}");
 }
