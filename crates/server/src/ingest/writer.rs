@@ -147,7 +147,6 @@ fn run(
         let mut jobs = Vec::new();
         let mut count = 0;
         let mut stop = false;
-        // Idle for a second: a good moment to settle `current_votes`.
         let poll = if busy {
             POLL_BEFORE_SLEEP
         } else {
@@ -158,6 +157,7 @@ fn run(
                 count += job.messages.len();
                 jobs.push(job);
             }
+            // Idle for a second: a good moment to settle `current_votes`.
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 settle(&mut store, &mut receipts);
                 settled_at = std::time::Instant::now();
