@@ -275,7 +275,7 @@ impl Store {
         if settled > 0 {
             tracing::info!(rows = settled, "current votes settled from the history");
         }
-        let mut receipts = IngestMemory {
+        let mut memory = IngestMemory {
             newest_vote: crate::counted::newest_vote(&self.conn)?,
             ..IngestMemory::default()
         };
@@ -297,7 +297,7 @@ impl Store {
                 })?)
             };
             let number = card_number(&card);
-            receipts.taken.insert(
+            memory.taken.insert(
                 number,
                 (number, seq),
                 Receipt {
@@ -306,7 +306,7 @@ impl Store {
                 },
             );
         }
-        Ok(receipts)
+        Ok(memory)
     }
 
     /// Applies a group of messages in one transaction and answers each, in order. The index is
@@ -314,7 +314,7 @@ impl Store {
     /// unchanged, so the caller answers "overloaded" and the boxes resend.
     pub fn ingest(
         &mut self,
-        receipts: &mut IngestMemory,
+        memory: &mut IngestMemory,
         messages: &[IngestMessage],
         received_at: Timestamp,
         config: &IngestConfig,
@@ -323,18 +323,18 @@ impl Store {
         // Only this writer adds votes while it runs; if someone else did (a fixture loaded into
         // a running headend), what it remembers of counted votes is forgotten and read again.
         let newest = crate::counted::newest_vote(&tx)?;
-        if newest != receipts.newest_vote {
+        if newest != memory.newest_vote {
             crate::counted::settle_from_history(&tx)?;
-            receipts.counted.clear();
-            receipts.unsettled.clear();
-            receipts.newest_vote = newest;
+            memory.counted.clear();
+            memory.unsettled.clear();
+            memory.newest_vote = newest;
         }
         let mut group = Group {
             conn: &tx,
-            taken: &receipts.taken,
-            places: &mut receipts.places,
-            topics: &mut receipts.topics,
-            counted: &mut receipts.counted,
+            taken: &memory.taken,
+            places: &mut memory.places,
+            topics: &mut memory.topics,
+            counted: &mut memory.counted,
             checked_topics: HashMap::new(),
             added: HashMap::new(),
             unknown_cards: HashMap::new(),
@@ -355,16 +355,16 @@ impl Store {
         drop(group);
         tx.commit()?;
         for (key, receipt) in added {
-            receipts.taken.insert(key.0, key, receipt);
+            memory.taken.insert(key.0, key, receipt);
         }
         for ((topic, household), vote) in counting {
-            if let Some(households) = receipts.counted.get_mut(&topic) {
+            if let Some(households) = memory.counted.get_mut(&topic) {
                 households.insert(household, vote.clone());
             }
-            receipts.unsettled.insert((topic, household), vote);
+            memory.unsettled.insert((topic, household), vote);
         }
         if let Some(newest) = newest_vote {
-            receipts.newest_vote = newest;
+            memory.newest_vote = newest;
         }
         Ok(outcomes)
     }
@@ -372,29 +372,26 @@ impl Store {
     /// Writes the counted votes the writer changed since the last settle into `current_votes`,
     /// in key order, in one transaction (see [`crate::counted`]). The writer calls it about once
     /// a second and when it stops. Returns the rows written.
-    pub fn settle_current_votes(
-        &mut self,
-        receipts: &mut IngestMemory,
-    ) -> Result<usize, StoreError> {
-        if receipts.unsettled.is_empty() {
+    pub fn settle_current_votes(&mut self, memory: &mut IngestMemory) -> Result<usize, StoreError> {
+        if memory.unsettled.is_empty() {
             return Ok(0);
         }
         let tx = self.conn.transaction()?;
         let newest = crate::counted::newest_vote(&tx)?;
-        let written = if newest == receipts.newest_vote {
+        let written = if newest == memory.newest_vote {
             crate::counted::settle_from_memory(
                 &tx,
-                receipts.unsettled.iter().map(|(k, c)| (*k, c)),
+                memory.unsettled.iter().map(|(k, c)| (*k, c)),
                 newest,
             )?
         } else {
             // Another writer added votes: the history is the only complete account.
-            receipts.counted.clear();
-            receipts.newest_vote = newest;
+            memory.counted.clear();
+            memory.newest_vote = newest;
             crate::counted::settle_from_history(&tx)?
         };
         tx.commit()?;
-        receipts.unsettled.clear();
+        memory.unsettled.clear();
         Ok(written)
     }
 }

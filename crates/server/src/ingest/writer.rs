@@ -84,16 +84,16 @@ pub(crate) fn spawn(
     store.set_wal_autocheckpoint(0)?;
     let checkpointer = Store::open(db)?;
     let started = std::time::Instant::now();
-    let receipts = store.load_ingest_memory()?;
+    let memory = store.load_ingest_memory()?;
     tracing::info!(
-        receipts = receipts.len(),
+        receipts = memory.len(),
         seconds = started.elapsed().as_secs_f64(),
         "return-channel receipts loaded"
     );
     let (sender, receiver) = mpsc::channel();
     let handle = std::thread::Builder::new()
         .name("rc-writer".into())
-        .spawn(move || run(store, receipts, receiver, settings, metrics))
+        .spawn(move || run(store, memory, receiver, settings, metrics))
         .map_err(|source| StoreError::Io {
             path: db.display().to_string(),
             source,
@@ -134,7 +134,7 @@ fn checkpoint_loop(store: Store, stopped: mpsc::Receiver<()>) {
 
 fn run(
     mut store: Store,
-    mut receipts: IngestMemory,
+    mut memory: IngestMemory,
     receiver: mpsc::Receiver<Command>,
     settings: WriterSettings,
     metrics: Arc<IngestMetrics>,
@@ -159,7 +159,7 @@ fn run(
             }
             // Idle for a second: a good moment to settle `current_votes`.
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                settle(&mut store, &mut receipts);
+                settle(&mut store, &mut memory);
                 settled_at = std::time::Instant::now();
                 continue;
             }
@@ -181,19 +181,19 @@ fn run(
         busy = jobs.len() > 1;
         // Taken off the queue: the depth counts what waits, not what is being committed.
         metrics.dequeue(count);
-        let stored = commit_group(&mut store, &mut receipts, jobs, &settings, &metrics);
+        let stored = commit_group(&mut store, &mut memory, jobs, &settings, &metrics);
         if let Some(live) = &settings.live {
-            mark_tallies(&receipts, live, &stored);
+            mark_tallies(&memory, live, &stored);
         }
         if settled_at.elapsed() >= SETTLE_EVERY {
-            settle(&mut store, &mut receipts);
+            settle(&mut store, &mut memory);
             settled_at = std::time::Instant::now();
         }
         if stop {
             break;
         }
     }
-    settle(&mut store, &mut receipts);
+    settle(&mut store, &mut memory);
     tracing::info!("ingest writer stopped");
 }
 
@@ -243,8 +243,8 @@ const SETTLE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// blocks that ext4 had to allocate and zero. Between two of its own transactions the writer's
 /// checkpoint only has the last frames left to copy; it completes, and the next commit starts
 /// the WAL over in blocks that already exist.
-fn settle(store: &mut Store, receipts: &mut IngestMemory) {
-    match store.settle_current_votes(receipts) {
+fn settle(store: &mut Store, memory: &mut IngestMemory) {
+    match store.settle_current_votes(memory) {
         Ok(0) => {}
         Ok(rows) => tracing::debug!(rows, "current votes settled"),
         // Nothing is lost: the votes are in the history, and the next settle (or the next
@@ -262,7 +262,7 @@ type TalliesChanged = BTreeSet<TopicId>;
 /// Commits the group and answers its requests; returns the topics it stored votes for.
 fn commit_group(
     store: &mut Store,
-    receipts: &mut IngestMemory,
+    memory: &mut IngestMemory,
     jobs: Vec<Job>,
     settings: &WriterSettings,
     metrics: &IngestMetrics,
@@ -281,7 +281,7 @@ fn commit_group(
         messages = all.len()
     );
     let _entered = span.enter();
-    match store.ingest(receipts, &all, received_at, &settings.rules) {
+    match store.ingest(memory, &all, received_at, &settings.rules) {
         Ok(outcomes) => {
             metrics.count_group(all.len());
             let changed = all
@@ -311,7 +311,7 @@ fn commit_group(
                     messages: messages.by_ref().take(len).collect(),
                     reply,
                 };
-                changed.extend(commit_group(store, receipts, vec![job], settings, metrics));
+                changed.extend(commit_group(store, memory, vec![job], settings, metrics));
             }
             changed
         }
@@ -328,9 +328,9 @@ fn commit_group(
 
 /// Marks the communities that show a topic whose tally changed, for a live rebuild. The
 /// writer's memory has every topic it stored a vote for.
-fn mark_tallies(receipts: &IngestMemory, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
+fn mark_tallies(memory: &IngestMemory, live: &crate::live::LiveHandle, changed: &TalliesChanged) {
     for topic in changed {
-        match receipts.topic(*topic) {
+        match memory.topic(*topic) {
             Some(found) => {
                 for community in crate::live::communities_of(&found.eligible) {
                     live.mark(community);
