@@ -20,8 +20,9 @@
 
 use crate::StoreError;
 use consult::time::Timestamp;
+use foldhash::{HashMap, HashMapExt};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A household's counted vote.
 #[derive(Clone, Debug, PartialEq, Eq)]

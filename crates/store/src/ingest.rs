@@ -23,7 +23,12 @@ use consult::procedure::Stage;
 use consult::time::Timestamp;
 use consult::topic::Topic;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{BTreeMap, HashMap};
+// foldhash rather than std's SipHash for the writer's maps: every message is looked up and
+// inserted by card and by (card, seq) several times. In a one-thread loop of `Store::ingest`
+// with synchronous=OFF (so that only the CPU counted), a group of 15 votes took 5-8% less time
+// in three paired runs. Its hasher is still seeded at random, for each map.
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A message as the server decoded it; the store knows no wire format.
