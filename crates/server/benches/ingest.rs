@@ -16,6 +16,13 @@
 //! ingest is sent after its group commit (WAL, synchronous=FULL); at the end the votes in the
 //! database are counted against the `stored` acks.
 //!
+//! Each run also prints the CPU each ack cost, the whole process's and the writer thread's (from
+//! `/proc/self/task/*/schedstat`), and each ingest run how many votes a group commit carried.
+//! Both sides share 2 cores, so the ratio of acks per second moves with the ratio of CPU per ack
+//! (at 64 boxes it sits about ten points below it: the rest is waiting for the disk and for
+//! wake-ups), and CPU per ack is disturbed far less by neighbours: it is the figure to compare
+//! when a change is small.
+//!
 //! Why many short rounds: on the shared 2-core machines the same code measured anywhere from 40%
 //! to 52% within one run, as neighbours come and go; a ratio taken from two runs seconds apart
 //! is only as good as the machine was steady between them.
@@ -141,11 +148,62 @@ struct Run {
     stored: u64,
     elapsed: Duration,
     latencies_us: Vec<u64>,
+    /// CPU time of the whole process (headend and boxes) and of the writer thread.
+    cpu: CpuTime,
+}
+
+/// Nanoseconds the process's threads ran on a core, all of them and the ingest writer's, from
+/// Linux's `/proc/self/task/*/schedstat` (zero elsewhere).
+///
+/// Why: on 2 shared cores the headend, its writer and the boxes compete for the same CPU, and the
+/// throughput ratio then follows the CPU each ack costs. CPU per ack moves far less with the
+/// neighbours than acks per second do, so it shows what a change saved when the ratio cannot.
+#[derive(Clone, Copy, Default)]
+struct CpuTime {
+    all_ns: u64,
+    writer_ns: u64,
+}
+
+impl CpuTime {
+    fn now() -> CpuTime {
+        let mut time = CpuTime::default();
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return time;
+        };
+        for task in tasks.flatten() {
+            let ran = std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+            let Some(ran) = ran else { continue };
+            time.all_ns += ran;
+            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if name.trim() == "rc-writer" {
+                time.writer_ns += ran;
+            }
+        }
+        time
+    }
+
+    fn since(self, before: CpuTime) -> CpuTime {
+        CpuTime {
+            all_ns: self.all_ns.saturating_sub(before.all_ns),
+            writer_ns: self.writer_ns.saturating_sub(before.writer_ns),
+        }
+    }
 }
 
 impl Run {
     fn rate(&self) -> f64 {
         self.acked as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Microseconds of CPU per ack: (whole process, writer thread).
+    fn cpu_per_ack_us(&self) -> (f64, f64) {
+        let acks = self.acked.max(1) as f64;
+        (
+            self.cpu.all_ns as f64 / 1e3 / acks,
+            self.cpu.writer_ns as f64 / 1e3 / acks,
+        )
     }
 
     fn percentile(&self, p: f64) -> f64 {
@@ -169,6 +227,7 @@ async fn load(
     next_seq: Arc<Vec<AtomicU64>>,
 ) -> Run {
     let transport = HttpTransport::new(url).unwrap();
+    let cpu_before = CpuTime::now();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for b in 0..boxes {
@@ -230,6 +289,7 @@ async fn load(
         total.latencies_us.extend(run.latencies_us);
     }
     total.elapsed = started.elapsed();
+    total.cpu = CpuTime::now().since(cpu_before);
     total.latencies_us.sort_unstable();
     total
 }
@@ -242,14 +302,30 @@ async fn serve(app: Router) -> String {
 }
 
 fn print(name: &str, run: &Run) {
+    let (cpu, writer) = run.cpu_per_ack_us();
     println!(
-        "{name:<34} {:>9.0} acks/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} acks in {:.1} s)",
+        "{name:<34} {:>9.0} acks/s   p50 {:>6.2} ms   p99 {:>6.2} ms   CPU/ack {cpu:>5.1} µs (writer {writer:>4.1})   ({} acks in {:.1} s)",
         run.rate(),
         run.percentile(0.50),
         run.percentile(0.99),
         run.acked,
         run.elapsed.as_secs_f64()
     );
+}
+
+/// The ingest's group commits so far, from its metrics.
+fn groups_committed(metrics: &server::ingest::IngestMetrics) -> u64 {
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("shangyi_rc_groups_committed_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn main() {
@@ -312,10 +388,16 @@ fn main() {
             // Baseline and ingest alternate, `rounds` times: the machines are shared, and a
             // neighbour's burst then weighs on both sides of a ratio rather than on one.
             let mut ratios = Vec::new();
+            let mut cpu = (Vec::new(), Vec::new(), Vec::new());
             for round in 1..=rounds {
                 let plain_run = || load(&baseline, topic, 1, boxes, duration, None, seqs.clone());
-                let ingest_run = || load(&headend, topic, 1, boxes, duration, None, seqs.clone());
-                let (plain, run) = if round % 2 == 1 {
+                let ingest_run = || async {
+                    let groups_before = groups_committed(&metrics);
+                    let run = load(&headend, topic, 1, boxes, duration, None, seqs.clone()).await;
+                    let groups = groups_committed(&metrics).saturating_sub(groups_before);
+                    (run, groups)
+                };
+                let (plain, (run, groups)) = if round % 2 == 1 {
                     let plain = plain_run().await;
                     (plain, ingest_run().await)
                 } else {
@@ -324,21 +406,35 @@ fn main() {
                 };
                 print(&format!("baseline, {boxes} boxes, round {round}"), &plain);
                 print(&format!("ingest, {boxes} boxes, round {round}"), &run);
+                println!(
+                    "{:<34} {:>8.1} votes a group commit",
+                    "",
+                    run.stored as f64 / groups.max(1) as f64
+                );
                 let ratio = 100.0 * run.rate() / plain.rate();
                 println!("{:<34} {:>8.0}% of the baseline", "", ratio);
                 ratios.push(ratio);
                 stored += run.stored;
+                cpu.0.push(plain.cpu_per_ack_us().0);
+                cpu.1.push(run.cpu_per_ack_us().0);
+                cpu.2.push(run.cpu_per_ack_us().1);
             }
             ratios.sort_by(f64::total_cmp);
-            summary.push((boxes, ratios[ratios.len() / 2], ratios));
+            let cpu = (median(cpu.0), median(cpu.1), median(cpu.2));
+            summary.push((boxes, ratios[ratios.len() / 2], ratios, cpu));
         }
-        for (boxes, median, ratios) in &summary {
+        for (boxes, median, ratios, (plain, ingest, writer)) in &summary {
             let all: Vec<String> = ratios.iter().map(|r| format!("{r:.0}%")).collect();
             let above = ratios.iter().filter(|r| **r >= 50.0).count();
             println!(
                 "{boxes:>5} boxes: median {median:.0}% of the baseline, {above} of {} rounds at 50% or more (rounds, sorted: {})",
                 ratios.len(),
                 all.join(", ")
+            );
+            println!(
+                "{:>12} CPU per ack, medians: baseline {plain:.1} µs, ingest {ingest:.1} µs of which the writer {writer:.1} µs; baseline / ingest {:.0}%",
+                "",
+                100.0 * plain / ingest
             );
         }
         if only.is_some() {
@@ -356,12 +452,7 @@ fn main() {
         .await;
         print("ingest, 1000 boxes at 10,000/s", &paced);
         stored += paced.stored;
-        let groups = metrics.render();
-        let committed = groups
-            .lines()
-            .find_map(|l| l.strip_prefix("shangyi_rc_groups_committed_total "))
-            .unwrap_or("?")
-            .to_owned();
+        let committed = groups_committed(&metrics);
         println!("group commits: {committed}; stored acks: {stored}");
         drop(writer);
         let check = Store::open(&path).unwrap();
