@@ -22,7 +22,6 @@ use consult::procedure::Stage;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use store::{Store, StoreError, TopicFilter};
-use tower_http::trace::TraceLayer;
 
 /// What every request handler shares: one `Arc`, so that the clone axum makes for every
 /// request and every middleware is one atomic increment (it was eight, on cache lines both
@@ -178,7 +177,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(&state))
         .route_layer(requests::CountLayer(state.requests.clone()))
         .fallback(api::no_route)
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

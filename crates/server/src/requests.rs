@@ -1,11 +1,16 @@
-//! HTTP request counters for `/metrics`: how many requests each route answered, by method and
-//! status, and the seconds spent answering them.
+//! What the server keeps of every HTTP request: the counters for `/metrics` (how many requests
+//! each route answered, by method and status, and the seconds spent answering them) and the
+//! request's tracing span (`http_request`, with its method and route, at debug level; a 5xx
+//! answer is logged as a warning with its latency).
 //!
 //! [`CountLayer`] is a route layer, so it sees the matched route pattern (`/api/v1/topics/{id}`,
 //! never the id itself, so the label set stays small); requests no route matched are counted
 //! by the fallback under `unmatched`. It is a plain tower layer rather than an axum `from_fn`
 //! middleware: those box and clone the inner service on every request, which cost the return
-//! channel's benchmark three points of its ratio to the plain-HTTP baseline.
+//! channel's benchmark three points of its ratio to the plain-HTTP baseline. For the same
+//! reason it makes the span itself instead of tower-http's `TraceLayer` around the router,
+//! whose body wrappers and callbacks cost the ingest 6–9 points at 64 boxes and 2–6 µs of CPU an
+//! ack (paired runs of `cargo bench -p server --bench ingest`, docs/return-channel.md §16).
 
 use axum::extract::MatchedPath;
 use axum::http::Method;
@@ -142,12 +147,22 @@ where
     fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
         let route = request.extensions().get::<MatchedPath>().cloned();
         let method = request.method().clone();
+        let span = tracing::debug_span!(
+            "http_request",
+            method = %method,
+            route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+        );
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
         Counted {
-            inner: self.inner.call(request),
+            inner,
             metrics: self.metrics.clone(),
             route,
             method,
             started: Instant::now(),
+            span,
         }
     }
 }
@@ -161,6 +176,7 @@ pin_project_lite::pin_project! {
         route: Option<MatchedPath>,
         method: Method,
         started: Instant,
+        span: tracing::Span,
     }
 }
 
@@ -175,14 +191,21 @@ where
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
+        let _entered = this.span.enter();
         let output = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &output {
-            this.metrics.count(
-                this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-                this.method,
-                response.status().as_u16(),
-                this.started.elapsed().as_secs_f64(),
-            );
+            let status = response.status().as_u16();
+            let seconds = this.started.elapsed().as_secs_f64();
+            let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            if response.status().is_server_error() {
+                // Why it failed was logged where it failed; this says which request it was.
+                tracing::warn!(
+                    status,
+                    latency_ms = seconds * 1e3,
+                    "request answered with a server error"
+                );
+            }
+            this.metrics.count(route, this.method, status, seconds);
         }
         std::task::Poll::Ready(output)
     }
