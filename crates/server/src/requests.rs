@@ -9,8 +9,9 @@
 //! middleware: those box and clone the inner service on every request, which cost the return
 //! channel's benchmark three points of its ratio to the plain-HTTP baseline. For the same
 //! reason it makes the span itself instead of tower-http's `TraceLayer` around the router,
-//! whose body wrappers and callbacks cost the ingest 6–9 points at 64 boxes and 2–6 µs of CPU an
-//! ack (paired runs of `cargo bench -p server --bench ingest`, docs/return-channel.md §16).
+//! whose body wrappers and callbacks cost the ingest 2–9 points of its ratio and 1–6 µs of CPU an
+//! ack at 64 boxes, 11 µs at 1,000 (paired runs of `cargo bench -p server --bench ingest`,
+//! docs/return-channel.md §16).
 
 use axum::extract::MatchedPath;
 use axum::http::Method;
