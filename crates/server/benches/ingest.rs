@@ -35,12 +35,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use axum::Router;
 use axum::routing::post;
 use consult::ids::*;
-use consult::procedure::Step;
-use consult::record::{Actor, ActorRole};
-use consult::room::{Convener, Room, RoomLevel};
-use consult::time::Timestamp;
-use consult::topic::{Category, Session, StepDetails, TopicDraft};
-use consult::vote::{Ballot, EligibleArea, VotingWindow};
 use returnpath::http::HttpTransport;
 use returnpath::{
     AckStatus, Batch, Body, CardId as WireCard, MasterSecret, Message, Transport, derive_card_key,
@@ -64,82 +58,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// One community of `HOUSEHOLDS` households in grids of `PER_GRID` (`store::testing`; card n is
-/// household n's), one topic open for a day.
-fn city(store: &mut Store) -> TopicId {
-    let mut l = store.load_city().unwrap();
-    store::testing::places(&mut l, &[&[PER_GRID; (HOUSEHOLDS / PER_GRID) as usize]]).unwrap();
-    l.room(&Room {
-        id: RoomId(1),
-        level: RoomLevel::Community(CommunityId(1)),
-        name: "协商议事室".into(),
-        convener: Convener {
-            name: "周建华".into(),
-            office: "社区党委书记".into(),
-        },
-        participants: vec![],
-    })
-    .unwrap();
-    l.commit().unwrap();
-    let t0 = now() - 3_600;
-    let actor = |role| Actor {
-        role,
-        name: "测试".into(),
-    };
-    let id = store
-        .propose_topic(
-            TopicDraft {
-                room: RoomId(1),
-                title: "电动自行车充电桩建设".into(),
-                summary: "在东门内侧建设充电车棚。".into(),
-                category: Category::EvCharging,
-                eligible: EligibleArea::Community {
-                    community: CommunityId(1),
-                },
-                ballot: Ballot::approve_oppose_abstain(),
-            },
-            Timestamp(t0),
-            actor(ActorRole::Convener),
-        )
-        .unwrap()
-        .id;
-    for (step, at, role, details) in [
-        (
-            Step::Confirm,
-            10,
-            ActorRole::Overseer,
-            StepDetails::default(),
-        ),
-        (
-            Step::BeginResearch,
-            20,
-            ActorRole::Convener,
-            StepDetails::default(),
-        ),
-        (
-            Step::OpenConsultation,
-            30,
-            ActorRole::Convener,
-            StepDetails {
-                session: Some(Session {
-                    starts_at: Timestamp(t0 + 600),
-                    place: "议事厅".into(),
-                }),
-                voting: Some(VotingWindow {
-                    opens_at: Timestamp(t0 + 30),
-                    closes_at: Timestamp(t0 + 86_400),
-                }),
-                ..StepDetails::default()
-            },
-        ),
-    ] {
-        store
-            .take_step(id, step, Timestamp(t0 + at), actor(role), "好", details)
-            .unwrap();
-    }
-    id
 }
 
 #[derive(Default)]
@@ -346,7 +264,12 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     let mut store = Store::open(&path).unwrap();
-    let topic = city(&mut store);
+    let topic = store::testing::voting_community(
+        &mut store,
+        &[PER_GRID; (HOUSEHOLDS / PER_GRID) as usize],
+        now(),
+    )
+    .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         let baseline_app = Router::new().route(

@@ -18,13 +18,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use consult::ids::*;
-use consult::procedure::Step;
-use consult::record::{Actor, ActorRole};
-use consult::room::{Convener, Room, RoomLevel};
+use consult::ids::TopicId;
 use consult::time::Timestamp;
-use consult::topic::{Category, Session, StepDetails, TopicDraft};
-use consult::vote::{Ballot, EligibleArea, VotingWindow};
 use std::time::{Duration, Instant};
 use store::{IngestBody, IngestConfig, IngestMemory, IngestMessage, Store};
 
@@ -35,74 +30,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// One community of 4,000 households in ten grids, one topic open for a day.
-fn city(store: &mut Store) -> TopicId {
-    let mut l = store.load_city().unwrap();
-    store::testing::places(&mut l, &[&[400; 10]]).unwrap();
-    l.room(&Room {
-        id: RoomId(1),
-        level: RoomLevel::Community(CommunityId(1)),
-        name: "协商议事室".into(),
-        convener: Convener {
-            name: "周建华".into(),
-            office: "社区党委书记".into(),
-        },
-        participants: vec![],
-    })
-    .unwrap();
-    l.commit().unwrap();
-    let t0 = now() - 3_600;
-    let actor = |role| Actor {
-        role,
-        name: "测试".into(),
-    };
-    let draft = TopicDraft {
-        room: RoomId(1),
-        title: "电动自行车充电桩建设".into(),
-        summary: "在东门内侧建设充电车棚。".into(),
-        category: Category::EvCharging,
-        eligible: EligibleArea::Community {
-            community: CommunityId(1),
-        },
-        ballot: Ballot::approve_oppose_abstain(),
-    };
-    let id = store
-        .propose_topic(draft, Timestamp(t0), actor(ActorRole::Convener))
-        .unwrap()
-        .id;
-    let open = StepDetails {
-        session: Some(Session {
-            starts_at: Timestamp(t0 + 600),
-            place: "议事厅".into(),
-        }),
-        voting: Some(VotingWindow {
-            opens_at: Timestamp(t0 + 30),
-            closes_at: Timestamp(t0 + 86_400),
-        }),
-        ..StepDetails::default()
-    };
-    for (step, at, role, details) in [
-        (
-            Step::Confirm,
-            10,
-            ActorRole::Overseer,
-            StepDetails::default(),
-        ),
-        (
-            Step::BeginResearch,
-            20,
-            ActorRole::Convener,
-            StepDetails::default(),
-        ),
-        (Step::OpenConsultation, 30, ActorRole::Convener, open),
-    ] {
-        store
-            .take_step(id, step, Timestamp(t0 + at), actor(role), "好", details)
-            .unwrap();
-    }
-    id
 }
 
 /// Votes from random households, each a new seq of its card and a changed option.
@@ -223,7 +150,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ingest.db");
     let mut store = Store::open(&path).unwrap();
-    let topic = city(&mut store);
+    let topic = store::testing::voting_community(&mut store, &[400; 10], now()).unwrap();
     store.set_wal_autocheckpoint(0).unwrap();
     let mut memory = store.load_ingest_memory().unwrap();
     let plain = rusqlite::Connection::open(dir.path().join("baseline.db")).unwrap();

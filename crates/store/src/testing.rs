@@ -70,3 +70,80 @@ pub fn places(l: &mut CityLoader<'_>, communities: &[&[i64]]) -> Result<(), Stor
     }
     Ok(())
 }
+
+/// One community of grids of the given sizes, its room (1) and one topic in consultation whose
+/// voting opened an hour before `now` (Unix seconds) and closes a day after it: the city the
+/// return channel's benchmarks vote in.
+pub fn voting_community(
+    store: &mut crate::Store,
+    grids: &[i64],
+    now: i64,
+) -> Result<TopicId, StoreError> {
+    use consult::procedure::Step;
+    use consult::record::{Actor, ActorRole};
+    use consult::room::{Convener, Room, RoomLevel};
+    use consult::time::Timestamp;
+    use consult::topic::{Category, Session, StepDetails, TopicDraft};
+    use consult::vote::{Ballot, EligibleArea, VotingWindow};
+
+    let mut l = store.load_city()?;
+    places(&mut l, &[grids])?;
+    l.room(&Room {
+        id: RoomId(1),
+        level: RoomLevel::Community(CommunityId(1)),
+        name: "协商议事室".into(),
+        convener: Convener {
+            name: "周建华".into(),
+            office: "社区党委书记".into(),
+        },
+        participants: vec![],
+    })?;
+    l.commit()?;
+    let t0 = now - 3_600;
+    let actor = |role| Actor {
+        role,
+        name: "测试".into(),
+    };
+    let draft = TopicDraft {
+        room: RoomId(1),
+        title: "电动自行车充电桩建设".into(),
+        summary: "在东门内侧建设充电车棚。".into(),
+        category: Category::EvCharging,
+        eligible: EligibleArea::Community {
+            community: CommunityId(1),
+        },
+        ballot: Ballot::approve_oppose_abstain(),
+    };
+    let id = store
+        .propose_topic(draft, Timestamp(t0), actor(ActorRole::Convener))?
+        .id;
+    let open = StepDetails {
+        session: Some(Session {
+            starts_at: Timestamp(t0 + 600),
+            place: "议事厅".into(),
+        }),
+        voting: Some(VotingWindow {
+            opens_at: Timestamp(t0 + 30),
+            closes_at: Timestamp(t0 + 86_400),
+        }),
+        ..StepDetails::default()
+    };
+    for (step, at, role, details) in [
+        (
+            Step::Confirm,
+            10,
+            ActorRole::Overseer,
+            StepDetails::default(),
+        ),
+        (
+            Step::BeginResearch,
+            20,
+            ActorRole::Convener,
+            StepDetails::default(),
+        ),
+        (Step::OpenConsultation, 30, ActorRole::Convener, open),
+    ] {
+        store.take_step(id, step, Timestamp(t0 + at), actor(role), "好", details)?;
+    }
+    Ok(id)
+}
