@@ -213,7 +213,10 @@ async fn load(
 }
 
 async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Both servers, the baseline's too, with the headend's accept queue (server::LISTEN_BACKLOG):
+    // with tokio's 128, 1,000 boxes connecting at once overflowed it and waited for TCP's
+    // retransmission timers.
+    let listener = server::listen("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{address}")

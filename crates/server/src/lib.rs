@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod ingest;
+pub mod listen;
 pub mod live;
 pub mod requests;
 
@@ -22,6 +23,8 @@ use consult::procedure::Stage;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use store::{Store, StoreError, TopicFilter};
+
+pub use listen::{LISTEN_BACKLOG, listen};
 
 /// What every request handler shares: one `Arc`, so that the clone axum makes for every
 /// request and every middleware is one atomic increment (it was eight, on cache lines both

@@ -780,7 +780,7 @@ fn serve(
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
+        let listener = server::listen(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
