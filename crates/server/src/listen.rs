@@ -63,7 +63,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_address_that_is_not_one_is_an_error_naming_it() {
+    async fn an_address_that_is_not_one_is_refused_with_a_message() {
         let error = listen("not an address").await.expect_err("refused");
         assert!(!error.to_string().is_empty());
         let error = listen("127.0.0.1:99999").await.expect_err("refused");
