@@ -151,7 +151,7 @@ async fn with_store<T: Send + 'static>(
     job: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         let mut guard = store.lock().map_err(|_| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
@@ -160,11 +160,24 @@ async fn with_store<T: Send + 'static>(
         job(&mut guard).map_err(ApiError::from)
     })
     .await
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        code: "internal",
-        message: format!("the request's task failed: {e}"),
-    })?
+}
+
+/// Runs blocking work (SQLite, files, layout, drawing) off the async threads, inside the
+/// request's span, so that what the work logs is told apart by request.
+pub(crate) async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(job))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the request's task failed");
+            ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "internal",
+                message: format!("the request's task failed: {e}"),
+            }
+        })?
 }
 
 /// The router with every route.

@@ -4,7 +4,7 @@
 
 use super::auth::Bearer;
 use super::{bad_request, error, now};
-use crate::{ApiError, AppState, BundlePaths};
+use crate::{ApiError, AppState, BundlePaths, blocking};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -48,15 +48,6 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
         "internal",
         format!("{what} failed; see the server log"),
     )
-}
-
-/// Runs blocking work (files, layout, drawing) off the async threads.
-async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(job)
-        .await
-        .map_err(|e| internal("the request's task", e))?
 }
 
 /// The community bundles in the bundles directory (none if it is not there yet).
