@@ -202,10 +202,12 @@ fn run(
         if let Some(live) = &settings.live {
             mark_tallies(&memory, live, &stored);
         }
+        // Taken either way: settling finishes the checkpoint too.
+        let pass_done = backfilled.swap(false, Ordering::Acquire);
         if settled_at.elapsed() >= SETTLE_EVERY {
             settle(&mut store, &mut memory);
             settled_at = std::time::Instant::now();
-        } else if backfilled.swap(false, Ordering::Acquire) {
+        } else if pass_done {
             finish_checkpoint(&store);
         }
         if stop {
