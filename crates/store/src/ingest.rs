@@ -22,7 +22,7 @@ use consult::place::HouseholdPlace;
 use consult::procedure::Stage;
 use consult::time::Timestamp;
 use consult::topic::Topic;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 // foldhash rather than std's SipHash for the writer's maps: every message is looked up and
 // inserted by card and by (card, seq) several times. In a one-thread loop of `Store::ingest`
 // with synchronous=OFF (so that only the CPU counted), a group of 15 votes took 5-8% less time
@@ -346,6 +346,8 @@ impl Store {
             counting: HashMap::new(),
             newest_vote: None,
             tally: HashMap::new(),
+            insert_receipt: None,
+            insert_vote: None,
             received_at,
             config,
         };
@@ -422,6 +424,11 @@ struct Group<'a> {
     newest_vote: Option<i64>,
     /// Tally changes, applied once at the end of the group.
     tally: HashMap<(i64, i64, String), i64>,
+    /// The two statements run for every vote, taken from the connection's cache once a group
+    /// rather than once a message: each lookup hashes the statement's text and reorders the
+    /// cache, a few percent of the writer's CPU in a profile at 64 boxes.
+    insert_receipt: Option<CachedStatement<'a>>,
+    insert_vote: Option<CachedStatement<'a>>,
     received_at: Timestamp,
     config: &'a IngestConfig,
 }
@@ -455,20 +462,21 @@ impl Group<'_> {
             }
         };
         let status = refusal.map_or("stored", IngestRefusal::code);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                message.card.as_str(),
-                seq_to_sql(message.seq),
-                &message.tag[..],
-                message.body.kind(),
-                status,
-                message.sent_at.0,
-                self.received_at.0
-            ])?;
+        held(
+            &mut self.insert_receipt,
+            self.conn,
+            "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            message.card.as_str(),
+            seq_to_sql(message.seq),
+            &message.tag[..],
+            message.body.kind(),
+            status,
+            message.sent_at.0,
+            self.received_at.0
+        ])?;
         self.added.insert(
             key,
             Receipt {
@@ -636,7 +644,9 @@ impl Group<'_> {
             IngestBody::Vote { topic, option } => {
                 // Before the insert: what is loaded must be the committed state.
                 self.load_counted(*topic)?;
-                conn.prepare_cached(
+                held(
+                    &mut self.insert_vote,
+                    conn,
                     "INSERT INTO votes (topic_id, household_id, card_id, option, sent_at, received_at, seq)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
@@ -738,6 +748,19 @@ impl Group<'_> {
         }
         Ok(())
     }
+}
+
+/// The statement in `slot`, taken from the connection's cache the first time.
+fn held<'s, 'a>(
+    slot: &'s mut Option<CachedStatement<'a>>,
+    conn: &'a Connection,
+    sql: &str,
+) -> Result<&'s mut CachedStatement<'a>, StoreError> {
+    let statement = match slot.take() {
+        Some(statement) => statement,
+        None => conn.prepare_cached(sql)?,
+    };
+    Ok(slot.insert(statement))
 }
 
 /// A household a simulation may vote for: one of its cards and its grid.

@@ -59,6 +59,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_current_votes_settled",
         include_str!("../migrations/0005_current_votes_settled.sql"),
     ),
+    (
+        "0006_receipt_kind_check",
+        include_str!("../migrations/0006_receipt_kind_check.sql"),
+    ),
 ];
 
 /// The schema version this build writes and understands.

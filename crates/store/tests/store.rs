@@ -395,6 +395,66 @@ fn a_newer_schema_is_refused() {
     );
 }
 
+#[test]
+fn receipts_written_before_migration_6_keep_their_ids_and_kinds_are_still_checked() {
+    // A database as shangyi left it at schema version 5, with two receipts in it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        include_str!("../migrations/0001_foundation.sql"),
+        include_str!("../migrations/0002_return_channel.sql"),
+        include_str!("../migrations/0003_notices.sql"),
+        include_str!("../migrations/0004_tokens.sql"),
+        include_str!("../migrations/0005_current_votes_settled.sql"),
+    ] {
+        raw.execute_batch(sql).unwrap();
+    }
+    raw.pragma_update(None, "user_version", 5).unwrap();
+    let receipt =
+        "INSERT INTO rc_receipts (id, card_id, seq, tag, kind, status, sent_at, received_at)
+                   VALUES (?1, '8600000000000001', ?2, zeroblob(32), ?3, ?4, 1, 2)";
+    raw.execute(receipt, rusqlite::params![7, 1, "vote", "stored"])
+        .unwrap();
+    raw.execute(receipt, rusqlite::params![9, 2, "comment", "topic_closed"])
+        .unwrap();
+    drop(raw);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), store::SCHEMA_VERSION);
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let rows: Vec<(i64, i64, String, String)> = raw
+        .prepare("SELECT id, seq, kind, status FROM rc_receipts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (7, 1, "vote".to_owned(), "stored".to_owned()),
+            (9, 2, "comment".to_owned(), "topic_closed".to_owned())
+        ]
+    );
+    // The rule is the same, written as comparisons.
+    for kind in ["notice_seen", "comment"] {
+        raw.execute(
+            "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
+             VALUES ('8600000000000001', 3, zeroblob(32), ?1, 'stored', 1, 2)",
+            [kind],
+        )
+        .unwrap();
+    }
+    let refused = raw.execute(
+        "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
+         VALUES ('8600000000000001', 4, zeroblob(32), 'Vote', 'stored', 1, 2)",
+        [],
+    );
+    assert!(refused.is_err(), "a kind outside the three is refused");
+}
+
 /// Tampers with the record directly in SQLite, the way someone with the file and the sqlite3
 /// shell could: triggers dropped first.
 fn tamper(path: &std::path::Path, sql: &str) {
