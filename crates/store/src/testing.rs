@@ -147,3 +147,16 @@ pub fn voting_community(
     }
     Ok(id)
 }
+
+/// Creates the database at `path` as a shangyi of schema `version` left it: the first `version`
+/// migrations, and nothing opened through [`crate::Store`] (which would migrate it to the end),
+/// so that a test can put old rows in it and check what a later migration does with them.
+pub fn database_at_version(path: &std::path::Path, version: usize) -> Result<(), StoreError> {
+    let conn = rusqlite::Connection::open(path)?;
+    for (_, sql) in crate::MIGRATIONS.iter().take(version) {
+        conn.execute_batch(sql)?;
+    }
+    let version = i64::try_from(version).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "user_version", version)?;
+    Ok(())
+}

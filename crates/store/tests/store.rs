@@ -400,17 +400,8 @@ fn receipts_written_before_migration_6_keep_their_ids_and_kinds_are_still_checke
     // A database as shangyi left it at schema version 5, with two receipts in it.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v5.db");
+    store::testing::database_at_version(&path, 5).unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
-    for sql in [
-        include_str!("../migrations/0001_foundation.sql"),
-        include_str!("../migrations/0002_return_channel.sql"),
-        include_str!("../migrations/0003_notices.sql"),
-        include_str!("../migrations/0004_tokens.sql"),
-        include_str!("../migrations/0005_current_votes_settled.sql"),
-    ] {
-        raw.execute_batch(sql).unwrap();
-    }
-    raw.pragma_update(None, "user_version", 5).unwrap();
     let receipt =
         "INSERT INTO rc_receipts (id, card_id, seq, tag, kind, status, sent_at, received_at)
                    VALUES (?1, '8600000000000001', ?2, zeroblob(32), ?3, ?4, 1, 2)";
@@ -439,7 +430,7 @@ fn receipts_written_before_migration_6_keep_their_ids_and_kinds_are_still_checke
         ]
     );
     // The rule is the same, written as comparisons.
-    for kind in ["notice_seen", "comment"] {
+    for kind in ["vote", "comment", "notice_seen"] {
         raw.execute(
             "INSERT INTO rc_receipts (card_id, seq, tag, kind, status, sent_at, received_at)
              VALUES ('8600000000000001', 3, zeroblob(32), ?1, 'stored', 1, 2)",
