@@ -346,8 +346,8 @@ impl Store {
             counting: HashMap::new(),
             newest_vote: None,
             tally: HashMap::new(),
-            insert_receipt: None,
-            insert_vote: None,
+            insert_receipt: tx.prepare_cached(INSERT_RECEIPT)?,
+            insert_vote: tx.prepare_cached(INSERT_VOTE)?,
             received_at,
             config,
         };
@@ -427,8 +427,8 @@ struct Group<'a> {
     /// The two statements run for every vote, taken from the connection's cache once a group
     /// rather than once a message: each lookup hashes the statement's text and reorders the
     /// cache, a few percent of the writer's CPU in a profile at 64 boxes.
-    insert_receipt: Option<CachedStatement<'a>>,
-    insert_vote: Option<CachedStatement<'a>>,
+    insert_receipt: CachedStatement<'a>,
+    insert_vote: CachedStatement<'a>,
     received_at: Timestamp,
     config: &'a IngestConfig,
 }
@@ -462,7 +462,7 @@ impl Group<'_> {
             }
         };
         let status = refusal.map_or("stored", IngestRefusal::code);
-        held(&mut self.insert_receipt, self.conn, INSERT_RECEIPT)?.execute(params![
+        self.insert_receipt.execute(params![
             message.card.as_str(),
             seq_to_sql(message.seq),
             &message.tag[..],
@@ -638,7 +638,7 @@ impl Group<'_> {
             IngestBody::Vote { topic, option } => {
                 // Before the insert: what is loaded must be the committed state.
                 self.load_counted(*topic)?;
-                held(&mut self.insert_vote, conn, INSERT_VOTE)?.execute(params![
+                self.insert_vote.execute(params![
                     topic.0,
                     place.household.0,
                     message.card.as_str(),
@@ -747,19 +747,6 @@ const INSERT_RECEIPT: &str =
 const INSERT_VOTE: &str =
     "INSERT INTO votes (topic_id, household_id, card_id, option, sent_at, received_at, seq)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-
-/// The statement in `slot`, taken from the connection's cache the first time.
-fn held<'s, 'a>(
-    slot: &'s mut Option<CachedStatement<'a>>,
-    conn: &'a Connection,
-    sql: &str,
-) -> Result<&'s mut CachedStatement<'a>, StoreError> {
-    let statement = match slot.take() {
-        Some(statement) => statement,
-        None => conn.prepare_cached(sql)?,
-    };
-    Ok(slot.insert(statement))
-}
 
 /// A household a simulation may vote for: one of its cards and its grid.
 #[derive(Clone, Debug, PartialEq, Eq)]
