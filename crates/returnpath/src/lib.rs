@@ -49,8 +49,8 @@ pub mod send;
 pub mod wire;
 
 pub use auth::{
-    CardKey, MasterSecret, Tag, VerifyError, canonical_bytes, derive_card_key, sign, sign_message,
-    verify,
+    CardKey, CardKeys, MasterSecret, Tag, VerifyError, canonical_bytes, derive_card_key, sign,
+    sign_message, verify,
 };
 pub use link::{LinkConfig, LinkStats, LossyLink, Outage};
 pub use outbox::{Outbox, OutboxError, Rejection, Settled};

@@ -2,9 +2,9 @@
 //!
 //! Per request, on the async threads: refuse a body over 256 KiB before reading it all, decode
 //! it (`returnpath::decode_batch`), and verify each message's tag with its card's key derived
-//! from the master secret. Then the verified messages go to the [`writer`] thread, which finds
-//! each card, deduplicates by (card, seq), applies the rules, and group-commits many requests in
-//! one SQLite transaction. Only after the commit does the handler answer, one ack per message.
+//! from the master secret (`returnpath::CardKeys`: HKDF's extract step is done once, at start).
+//! Then the verified messages go to the [`writer`] thread, which finds each card, deduplicates
+//! by (card, seq), applies the rules, and group-commits many requests in one SQLite transaction. Only after the commit does the handler answer, one ack per message.
 //! When more than [`IngestSettings::max_queue_messages`] wait for the writer, a request is
 //! answered 503 `overloaded` with `retry_after_ms` at once, and nothing of it is stored. A card
 //! that sends more than [`IngestSettings::card_rate`] allows is answered 429 `rate_limited` the
@@ -21,8 +21,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use returnpath::{
-    Ack, BatchError, BatchRefusal, BatchResponse, Body as WireBody, MasterSecret, ReasonCode,
-    SignedMessage, decode_batch, derive_card_key, verify,
+    Ack, BatchError, BatchRefusal, BatchResponse, Body as WireBody, CardKeys, MasterSecret,
+    ReasonCode, SignedMessage, decode_batch, verify,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -85,11 +85,11 @@ fn system_seconds() -> i64 {
         .unwrap_or(0)
 }
 
-/// What the handlers hold: the way to the writer, the master secret, the counters.
+/// What the handlers hold: the way to the writer, the card keys, the counters.
 #[derive(Clone)]
 pub struct IngestHandle {
     sender: mpsc::Sender<writer::Command>,
-    master: Arc<MasterSecret>,
+    keys: Arc<CardKeys>,
     metrics: Arc<IngestMetrics>,
     max_queue_messages: usize,
     retry_after_ms: u64,
@@ -122,7 +122,7 @@ pub fn start(
     Ok((
         IngestHandle {
             sender,
-            master: Arc::new(master),
+            keys: Arc::new(CardKeys::new(&master)),
             metrics,
             max_queue_messages: settings.max_queue_messages,
             retry_after_ms: settings.retry_after_ms,
@@ -268,7 +268,7 @@ pub(crate) async fn post_messages(State(state): State<AppState>, request: Reques
                 let key = match &last_key {
                     Some((card, key)) if card == message.card_id() => key.clone(),
                     _ => {
-                        let key = derive_card_key(&ingest.master, message.card_id());
+                        let key = ingest.keys.derive(message.card_id());
                         last_key = Some((message.card_id().clone(), key.clone()));
                         key
                     }
