@@ -124,7 +124,11 @@ fn card_keys_match_hkdf() {
         let derived = auth::derive_card_key(&master, &CardId::parse(card_id).unwrap());
         assert_eq!(derived.as_bytes().to_vec(), expected, "card {card_id}");
         let reused = keys.derive(&CardId::parse(card_id).unwrap());
-        assert_eq!(reused.as_bytes().to_vec(), expected, "card {card_id}, CardKeys");
+        assert_eq!(
+            reused.as_bytes().to_vec(),
+            expected,
+            "card {card_id}, CardKeys"
+        );
     }
 }
 
