@@ -352,15 +352,19 @@ fn responses_encode_as_documented_and_decode_leniently() {
 }
 
 fn arb_text() -> impl Strategy<Value = String> {
-    // Printable text with line feeds, 1 to 200 characters, not only white space.
+    // Printable text with line feeds, 1 to 200 characters, not only white space. The characters
+    // are drawn from the printable ones rather than filtered out of any `char`: filtered, about
+    // one in twenty-five was thrown away, and a long run (20,000 cases) stopped at proptest's
+    // limit of rejected values instead of finishing.
+    let printable = proptest::string::string_regex("[^\\p{Cc}]").unwrap();
     proptest::collection::vec(
         prop_oneof![
-            8 => any::<char>().prop_filter("no control characters", |c| !c.is_control()),
-            1 => Just('\n'),
+            8 => printable,
+            1 => Just("\n".to_owned()),
         ],
         1..=200,
     )
-    .prop_map(|cs| cs.into_iter().collect::<String>())
+    .prop_map(|pieces| pieces.concat())
     .prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
