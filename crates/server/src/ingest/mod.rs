@@ -4,7 +4,8 @@
 //! it (`returnpath::decode_batch`), and verify each message's tag with its card's key derived
 //! from the master secret (`returnpath::CardKeys`: HKDF's extract step is done once, at start).
 //! Then the verified messages go to the [`writer`] thread, which finds each card, deduplicates
-//! by (card, seq), applies the rules, and group-commits many requests in one SQLite transaction. Only after the commit does the handler answer, one ack per message.
+//! by (card, seq), applies the rules, and group-commits many requests in one SQLite transaction.
+//! Only after the commit does the handler answer, one ack per message.
 //! When more than [`IngestSettings::max_queue_messages`] wait for the writer, a request is
 //! answered 503 `overloaded` with `retry_after_ms` at once, and nothing of it is stored. A card
 //! that sends more than [`IngestSettings::card_rate`] allows is answered 429 `rate_limited` the
