@@ -65,6 +65,21 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Applies migrations `from + 1 ..= to` (numbered from 1), each in its own transaction that
+/// also records the version it reached. [`Store::open`] goes to the end; tests can stop earlier
+/// ([`testing::database_at_version`]).
+fn migrate_to(conn: &mut Connection, from: usize, to: usize) -> Result<(), StoreError> {
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
+        let version = index as i64 + 1;
+        tracing::info!(migration = name, version, "migrating database");
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -119,15 +134,7 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-            let version = index as i64 + 1;
-            tracing::info!(migration = name, version, "migrating database");
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", version)?;
-            tx.commit()?;
-        }
-        Ok(())
+        migrate_to(&mut self.conn, found.max(0) as usize, MIGRATIONS.len())
     }
 
     /// Runs SQLite's own consistency check; `Ok(())` when it says "ok".

@@ -152,11 +152,6 @@ pub fn voting_community(
 /// migrations, and nothing opened through [`crate::Store`] (which would migrate it to the end),
 /// so that a test can put old rows in it and check what a later migration does with them.
 pub fn database_at_version(path: &std::path::Path, version: usize) -> Result<(), StoreError> {
-    let conn = rusqlite::Connection::open(path)?;
-    for (_, sql) in crate::MIGRATIONS.iter().take(version) {
-        conn.execute_batch(sql)?;
-    }
-    let version = i64::try_from(version).unwrap_or(i64::MAX);
-    conn.pragma_update(None, "user_version", version)?;
-    Ok(())
+    let mut conn = rusqlite::Connection::open(path)?;
+    crate::migrate_to(&mut conn, 0, version)
 }
