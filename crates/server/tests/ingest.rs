@@ -714,6 +714,20 @@ async fn metrics_are_served_in_prometheus_text() {
         "{text}"
     );
     assert!(text.contains("shangyi_rc_writer_queue_depth 0"), "{text}");
+    // Every group commit is in the histogram of their durations.
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+            .to_owned()
+    };
+    let groups = value("shangyi_rc_groups_committed_total");
+    assert_ne!(groups, "0", "{text}");
+    assert_eq!(value("shangyi_rc_group_commit_seconds_count"), groups);
+    assert_eq!(
+        value("shangyi_rc_group_commit_seconds_bucket{le=\"+Inf\"}"),
+        groups
+    );
 }
 
 /// A vote as the ingest's handler hands it to the store (tag verified), signed 900 s after T0.

@@ -14,7 +14,7 @@
 pub mod metrics;
 mod writer;
 
-pub use metrics::IngestMetrics;
+pub use metrics::{COMMIT_SECONDS_BUCKETS, IngestMetrics};
 pub use writer::WriterThread;
 
 use axum::body::Body;

@@ -225,11 +225,13 @@ fn run(
 /// asleep in the channel must be woken by the kernel and then wait for a core behind the async
 /// threads. With a writer that stored nothing, that alone kept 64 boxes at 53% of the plain-HTTP
 /// baseline; polling (yielding the core between polls) took it to 66%. With the real writer, in
-/// paired rounds (docs/return-channel.md §16): at 1,000 boxes 52% → 60% for a 100 µs poll; at 64
-/// boxes 100 µs gained a point and 400 µs three more, while 500 against 1,500 µs differed by under
-/// a point. After a lone request (a quiet headend) the writer sleeps at once, so polling costs
-/// nothing when nobody is voting.
-const POLL_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(500);
+/// paired rounds (docs/return-channel.md §16): at 1,000 boxes 52% → 60% for a 100 µs poll.
+/// Longer polls were not worth their CPU: 100 against 500 µs measured the same at 64 and at
+/// 1,000 boxes (four pairs each, 2026-12-03), while at 10,000 votes a second from 1,000 paced
+/// boxes, where requests come one at a time, 500 µs cost about 119 µs of CPU an ack against 106.
+/// After a lone request (a quiet headend) the writer sleeps at once, so polling costs nothing
+/// when nobody is voting.
+const POLL_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// The next command: polled for `poll`, then waited for up to [`SETTLE_EVERY`].
 fn next_command(
@@ -260,7 +262,10 @@ const SETTLE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// The writer's once-a-second housekeeping: settle `current_votes`, then finish the WAL
 /// checkpoint on its own connection ([`finish_checkpoint`]).
 fn settle(store: &mut Store, memory: &mut IngestMemory) {
-    match store.settle_current_votes(memory) {
+    let started = std::time::Instant::now();
+    let settled = store.settle_current_votes(memory);
+    warn_if_slow("settling current votes", started.elapsed(), 0);
+    match settled {
         Ok(0) => {}
         Ok(rows) => tracing::debug!(rows, "current votes settled"),
         // Nothing is lost: the votes are in the history, and the next settle (or the next
@@ -283,8 +288,31 @@ fn settle(store: &mut Store, memory: &mut IngestMemory) {
 /// second, the WAL still reached 50-56 MB at 64 boxes; after every pass of the checkpoint thread
 /// it stays near 14 MB (about 3,500 frames).
 fn finish_checkpoint(store: &Store) {
-    if let Err(error) = store.checkpoint() {
+    let started = std::time::Instant::now();
+    let checkpoint = store.checkpoint();
+    warn_if_slow("finishing a WAL checkpoint", started.elapsed(), 0);
+    if let Err(error) = checkpoint {
         tracing::warn!(%error, "the writer's WAL checkpoint failed; retrying later");
+    }
+}
+
+/// Above this, one of the writer's operations is logged: every request waiting for the writer
+/// waited for it too.
+///
+/// Why 100 ms: a healthy commit takes under 2 ms and a settle or a checkpoint's finish a few;
+/// the virtual disks this was measured on stall a flush for 25-75 ms now and then, which the
+/// commit-duration histogram in `/metrics` counts. Twice the p99 goal (50 ms) is worth a
+/// line in the log, where an operator looking for a slow minute will find it.
+const SLOW_WRITER_OPERATION: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn warn_if_slow(operation: &str, took: std::time::Duration, messages: usize) {
+    if took >= SLOW_WRITER_OPERATION {
+        tracing::warn!(
+            milliseconds = took.as_millis() as u64,
+            messages,
+            "{operation} took {} ms; the acknowledgements queued behind it waited as long (a slow disk flush?)",
+            took.as_millis()
+        );
     }
 }
 
@@ -313,7 +341,12 @@ fn commit_group(
         messages = all.len()
     );
     let _entered = span.enter();
-    match store.ingest(memory, &all, received_at, &settings.rules) {
+    let started = std::time::Instant::now();
+    let result = store.ingest(memory, &all, received_at, &settings.rules);
+    let took = started.elapsed();
+    metrics.observe_commit(took);
+    warn_if_slow("a group commit", took, all.len());
+    match result {
         Ok(outcomes) => {
             metrics.count_group(all.len());
             let changed = all
