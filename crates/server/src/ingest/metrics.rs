@@ -200,7 +200,7 @@ impl IngestMetrics {
         let name = "shangyi_rc_group_commit_seconds";
         let _ = writeln!(
             out,
-            "# HELP {name} How long the writer's group commits took; each group's acknowledgements wait for its commit.\n# TYPE {name} histogram"
+            "# HELP {name} How long the writer's group commits took (failed ones too); each group's acknowledgements wait for its commit.\n# TYPE {name} histogram"
         );
         let counts = self.commit_durations();
         let mut cumulative = 0;

@@ -301,8 +301,9 @@ fn finish_checkpoint(store: &Store) {
 ///
 /// Why 100 ms: a healthy commit takes under 2 ms and a settle or a checkpoint's finish a few;
 /// the virtual disks this was measured on stall a flush for 25-75 ms now and then, which the
-/// commit-duration histogram in `/metrics` counts. Twice the p99 goal (50 ms) is worth a
-/// line in the log, where an operator looking for a slow minute will find it.
+/// commit-duration histogram in `/metrics` counts. Twice the 50 ms p99 the ingest is held to
+/// (docs/return-channel.md §16) is worth a line in the log, where an operator looking for a slow
+/// minute will find it.
 const SLOW_WRITER_OPERATION: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn warn_if_slow(operation: &str, took: std::time::Duration, messages: usize) {
