@@ -238,16 +238,6 @@ fn print(name: &str, run: &Run) {
     );
 }
 
-/// The ingest's group commits so far, from its metrics.
-fn groups_committed(metrics: &server::ingest::IngestMetrics) -> u64 {
-    metrics
-        .render()
-        .lines()
-        .find_map(|l| l.strip_prefix("shangyi_rc_groups_committed_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// The paced rounds' rate, from 1,000 boxes: the p99 goal is stated at this rate.
 const PACE: f64 = 10_000.0;
 const PACED_ROUNDS: usize = 5;
@@ -340,9 +330,9 @@ fn main() {
             for round in 1..=rounds {
                 let plain_run = || load(&baseline, topic, 1, boxes, duration, None, seqs.clone());
                 let ingest_run = || async {
-                    let groups_before = groups_committed(&metrics);
+                    let groups_before = metrics.groups_committed();
                     let run = load(&headend, topic, 1, boxes, duration, None, seqs.clone()).await;
-                    let groups = groups_committed(&metrics).saturating_sub(groups_before);
+                    let groups = metrics.groups_committed().saturating_sub(groups_before);
                     (run, groups)
                 };
                 let (plain, (run, groups)) = if round % 2 == 1 {
@@ -450,7 +440,7 @@ fn main() {
             pooled.percentile(0.50),
             pooled.percentile(0.99)
         );
-        let committed = groups_committed(&metrics);
+        let committed = metrics.groups_committed();
         println!("group commits: {committed}; stored acks: {stored}");
         drop(writer);
         let check = Store::open(&path).unwrap();

@@ -117,6 +117,11 @@ impl IngestMetrics {
         self.duplicate.load(Ordering::Relaxed)
     }
 
+    /// Groups committed so far (failed ones are not counted here).
+    pub fn groups_committed(&self) -> u64 {
+        self.groups_committed.load(Ordering::Relaxed)
+    }
+
     pub fn rejected(&self, reason: ReasonCode) -> u64 {
         self.rejected[index(reason)].load(Ordering::Relaxed)
     }
