@@ -129,12 +129,28 @@ impl Run {
     }
 
     fn percentile(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
-        self.latencies_us[i] as f64 / 1000.0
+        percentile_ms(&self.latencies_us, p)
     }
+}
+
+/// The `p` quantile, in milliseconds, of latencies in microseconds sorted ascending.
+fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_us.len() - 1) as f64 * p).round() as usize;
+    sorted_us[i] as f64 / 1000.0
+}
+
+/// `values` sorted ascending, each with `decimals` places and `unit`, separated by commas.
+fn sorted_list(values: &[f64], decimals: usize, unit: &str) -> String {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let all: Vec<String> = sorted
+        .iter()
+        .map(|v| format!("{v:.decimals$}{unit}"))
+        .collect();
+    all.join(", ")
 }
 
 /// `boxes` boxes (cards `first_card..`), each sending one vote a request until `duration` is
@@ -362,12 +378,11 @@ fn main() {
             summary.push((boxes, ratios[ratios.len() / 2], ratios, cpu));
         }
         for (boxes, median, ratios, (plain, ingest, writer)) in &summary {
-            let all: Vec<String> = ratios.iter().map(|r| format!("{r:.0}%")).collect();
             let above = ratios.iter().filter(|r| **r >= 50.0).count();
             println!(
                 "{boxes:>5} boxes: median {median:.0}% of the baseline, {above} of {} rounds at 50% or more (rounds, sorted: {})",
                 ratios.len(),
-                all.join(", ")
+                sorted_list(ratios, 0, "%")
             );
             println!(
                 "{:>12} CPU per ack, medians: baseline {plain:.1} µs, ingest {ingest:.1} µs of which the writer {writer:.1} µs; baseline / ingest {:.0}%",
@@ -418,15 +433,12 @@ fn main() {
             all_latencies_us.extend(run.latencies_us);
         }
         all_latencies_us.sort_unstable();
-        let pooled = Run {
-            latencies_us: all_latencies_us,
-            ..Run::default()
-        };
         let rounds_text = |p99s: &[f64]| {
-            let mut sorted = p99s.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            let all: Vec<String> = sorted.iter().map(|p| format!("{p:.1}")).collect();
-            format!("median {:.1} ms (rounds, sorted: {})", median(sorted.clone()), all.join(", "))
+            format!(
+                "median {:.1} ms (rounds, sorted: {})",
+                median(p99s.to_vec()),
+                sorted_list(p99s, 1, "")
+            )
         };
         println!(
             "paced 10,000/s from 1,000 boxes, p99: ingest {}, {} of {PACED_ROUNDS} rounds under 50 ms; baseline {}",
@@ -437,8 +449,8 @@ fn main() {
         println!(
             "{:>12} every ingest round's requests together: p50 {:.2} ms, p99 {:.2} ms",
             "",
-            pooled.percentile(0.50),
-            pooled.percentile(0.99)
+            percentile_ms(&all_latencies_us, 0.50),
+            percentile_ms(&all_latencies_us, 0.99)
         );
         let committed = metrics.groups_committed();
         println!("group commits: {committed}; stored acks: {stored}");
