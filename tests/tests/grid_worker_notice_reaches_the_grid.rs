@@ -1,6 +1,7 @@
 //! User story: an operator builds the city's bundles; a grid worker pushes an urgent notice to
 //! one grid; the next build changes only the community's hot notices module and bumps its
-//! version; a cancellation takes it out again; a tampered bundle is refused by name.
+//! version; a cancellation takes it out again; a tampered bundle is refused by name; a bundle
+//! that cannot be written is named.
 
 // Tests may unwrap: a failure is a panic with the error either way.
 #![allow(clippy::unwrap_used)]
@@ -8,7 +9,7 @@
 use consult::ids::{CommunityId, GridId, NoticeId};
 use consult::notice::{MessageType, NoticeDraft, Urgency};
 use consult::time::Timestamp;
-use shangyi_e2e::{Scratch, load_small_city, run, stdout};
+use shangyi_e2e::{Scratch, load_small_city, run, stderr, stdout};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -225,4 +226,44 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
         "{refused}"
     );
     let _ = GridId(0);
+}
+
+#[test]
+fn a_bundle_that_cannot_be_written_is_named_and_nothing_half_written_is_left() {
+    let scratch = Scratch::new();
+    let db = scratch.db();
+    load_small_city(&scratch);
+    let out = scratch.dir.path().join("bundles");
+    std::fs::create_dir_all(&out).unwrap();
+    // A plain file where the builder stages community 1's directory: its write fails, as on a
+    // full disk.
+    let blocker = out.join(".c-1.tmp");
+    std::fs::write(&blocker, "in the way").unwrap();
+    let build = [
+        "bundle",
+        "build",
+        "--db",
+        &db,
+        "--community",
+        "1",
+        "--out",
+        &out.display().to_string(),
+    ];
+    let failed = stderr(&run(&build, 1));
+    assert!(
+        failed.contains("failed: community 1: ") && failed.contains(".c-1.tmp"),
+        "{failed}"
+    );
+    assert!(!out.join("c-1").exists(), "no bundle without its files");
+
+    std::fs::remove_file(&blocker).unwrap();
+    let built = stdout(&run(&build, 0));
+    assert!(
+        built.starts_with("1 bundles written, 0 unchanged"),
+        "{built}"
+    );
+    run(
+        &["bundle", "verify", &out.join("c-1").display().to_string()],
+        0,
+    );
 }

@@ -91,7 +91,21 @@ pub struct BuildOptions<'a> {
 pub struct BuildReport {
     pub written: usize,
     pub unchanged: usize,
-    pub failed: Vec<String>,
+    /// Communities whose bundle was not built; each keeps its previous bundle, if any.
+    pub failed: Vec<Failure>,
+}
+
+/// One community whose bundle could not be built, and why (the error with its causes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub community: CommunityId,
+    pub error: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "community {}: {}", self.community.0, self.error)
+    }
 }
 
 /// The error with its causes, the way `anyhow` prints `{:#}`.
@@ -154,26 +168,43 @@ pub fn build(options: &BuildOptions<'_>) -> Result<BuildReport, BuildError> {
                     scope.spawn(move || prepare_many(options, templates, half, base_digest))
                 })
                 .collect();
+            // A worker that panicked reports its whole share as failed: no community may
+            // vanish from the report (the live rebuilds retry what failed).
             workers
                 .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|_| Vec::new()))
+                .zip(&halves)
+                .flat_map(|(worker, half)| {
+                    worker.join().unwrap_or_else(|_| {
+                        half.iter()
+                            .map(|c| (*c, Err("preparing its files panicked".to_owned())))
+                            .collect()
+                    })
+                })
                 .collect()
         });
         let mut inputs = Vec::new();
+        let mut input_communities = Vec::new();
         for (community, outcome) in prepared {
             match outcome {
                 Ok(Prepared::Same) => report.unchanged += 1,
-                Ok(Prepared::Input(input)) => inputs.push(*input),
-                Err(e) => report.failed.push(format!("community {community}: {e}")),
+                Ok(Prepared::Input(input)) => {
+                    inputs.push(*input);
+                    input_communities.push(community);
+                }
+                Err(error) => report.failed.push(Failure { community, error }),
             }
         }
-        for item in bundle::build_city(options.out, inputs, |_, _| {}) {
+        // `build_city` answers one item per input, in order.
+        let built = bundle::build_city(options.out, inputs, |_, _| {});
+        for (community, item) in input_communities.into_iter().zip(built) {
             match item.outcome {
                 bundle::CityOutcome::Unchanged { .. } => report.unchanged += 1,
                 bundle::CityOutcome::Written { .. } => report.written += 1,
-                bundle::CityOutcome::Failed(e) => {
-                    report.failed.push(format!("{}: {e}", item.community))
-                }
+                // `BundleError`'s message already names its cause.
+                bundle::CityOutcome::Failed(error) => report.failed.push(Failure {
+                    community,
+                    error: error.to_string(),
+                }),
             }
         }
         if let Some(progress) = options.progress {

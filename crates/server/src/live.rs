@@ -8,6 +8,11 @@
 //! `broadcast::build`. Ten notices pushed in a second cost one build; votes streaming in from
 //! the return channel, which never leave a quiet gap, still reach the bundles' tallies every
 //! `max_wait`; and a slow build never holds up a request.
+//!
+//! A build that fails (a full disk, a template broken on disk) leaves the community's previous
+//! bundle on the air and is tried again by itself, [`LiveSettings::retry_first`] later and then
+//! twice as long each time up to [`LiveSettings::retry_max`], until it succeeds: a written
+//! notice never waits for another write to reach its boxes.
 
 use crate::AppState;
 use axum::body::Body;
@@ -17,7 +22,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use consult::ids::{CommunityId, TopicId};
 use consult::vote::EligibleArea;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,7 +36,13 @@ pub const QUIET: Duration = Duration::from_millis(300);
 /// The longest the queue waits after the first mark of a burst, however busy the burst is.
 pub const MAX_WAIT: Duration = Duration::from_millis(1_000);
 
-/// Where the live rebuilds read and write.
+/// How long after a failed build the community is first built again.
+pub const RETRY_FIRST: Duration = Duration::from_secs(5);
+
+/// The longest wait between retries of a community whose builds keep failing.
+pub const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// Where the live rebuilds read and write, and how they pace themselves.
 #[derive(Clone, Debug)]
 pub struct LiveSettings {
     pub db: PathBuf,
@@ -41,6 +52,33 @@ pub struct LiveSettings {
     pub assets_dir: PathBuf,
     pub quiet: Duration,
     pub max_wait: Duration,
+    /// The wait before the first retry of a failed build; it doubles with each failure.
+    pub retry_first: Duration,
+    pub retry_max: Duration,
+}
+
+impl LiveSettings {
+    /// The service's pacing ([`QUIET`], [`MAX_WAIT`], [`RETRY_FIRST`], [`RETRY_MAX`]).
+    pub fn new(db: PathBuf, out: PathBuf, templates_dir: PathBuf, assets_dir: PathBuf) -> Self {
+        Self {
+            db,
+            out,
+            templates_dir,
+            assets_dir,
+            quiet: QUIET,
+            max_wait: MAX_WAIT,
+            retry_first: RETRY_FIRST,
+            retry_max: RETRY_MAX,
+        }
+    }
+
+    /// The wait after a community's `failures`-th failure in a row (1 for the first).
+    fn retry_after(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.retry_first
+            .saturating_mul(1 << doublings)
+            .min(self.retry_max)
+    }
 }
 
 /// Build counts and durations, rendered on `/metrics` beside the ingest's counters.
@@ -51,12 +89,24 @@ pub struct LiveMetrics {
     bundles_written: AtomicU64,
     build_micros: AtomicU64,
     marks: AtomicU64,
+    /// Communities whose last build failed and that wait for a retry (a gauge).
+    retries_pending: AtomicU64,
 }
 
 impl LiveMetrics {
     /// Completed builds (one per dirty community per settled burst).
     pub fn builds(&self) -> u64 {
         self.builds.load(Ordering::Relaxed)
+    }
+
+    /// Builds that failed (each is retried later).
+    pub fn build_failures(&self) -> u64 {
+        self.build_failures.load(Ordering::Relaxed)
+    }
+
+    /// Communities waiting for a retry of a failed build: their boxes show an older bundle.
+    pub fn retries_pending(&self) -> u64 {
+        self.retries_pending.load(Ordering::Relaxed)
     }
 
     /// Prometheus' text format.
@@ -89,6 +139,16 @@ impl LiveMetrics {
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {value}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP shangyi_bundle_retries_pending Communities whose last build failed, waiting for a retry."
+        );
+        let _ = writeln!(out, "# TYPE shangyi_bundle_retries_pending gauge");
+        let _ = writeln!(
+            out,
+            "shangyi_bundle_retries_pending {}",
+            self.retries_pending()
+        );
         let micros = self.build_micros.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
@@ -129,6 +189,14 @@ impl LiveHandle {
 pub struct LiveQueue {
     receiver: mpsc::Receiver<CommunityId>,
     metrics: Arc<LiveMetrics>,
+    /// Communities whose last build failed: when to try again, and how many failures in a row.
+    retries: BTreeMap<CommunityId, Retry>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Retry {
+    due: Instant,
+    failures: u32,
 }
 
 /// A queue and its handle; run the queue with [`LiveQueue::run`] on a thread of your own (the
@@ -141,7 +209,11 @@ pub fn queue() -> (LiveHandle, LiveQueue) {
             sender,
             metrics: metrics.clone(),
         },
-        LiveQueue { receiver, metrics },
+        LiveQueue {
+            receiver,
+            metrics,
+            retries: BTreeMap::new(),
+        },
     )
 }
 
@@ -153,25 +225,50 @@ pub fn start(settings: LiveSettings) -> LiveHandle {
 }
 
 impl LiveQueue {
-    /// Builds dirty communities until every handle is dropped.
-    pub fn run(self, settings: &LiveSettings) {
-        while let Ok(first) = self.receiver.recv() {
-            let mut dirty = BTreeSet::from([first]);
-            // Coalesce: keep taking marks until none came for `quiet`, or `max_wait` is over.
-            let deadline = Instant::now() + settings.max_wait;
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match self.receiver.recv_timeout(settings.quiet.min(left)) {
-                    Ok(community) => {
-                        dirty.insert(community);
+    /// Builds dirty communities, and retries failed ones when they are due, until every handle
+    /// is dropped.
+    pub fn run(mut self, settings: &LiveSettings) {
+        loop {
+            let first = match self.next_retry_due() {
+                None => match self.receiver.recv() {
+                    Ok(community) => Some(community),
+                    Err(mpsc::RecvError) => return,
+                },
+                Some(due) => {
+                    let left = due.saturating_duration_since(Instant::now());
+                    match self.receiver.recv_timeout(left) {
+                        Ok(community) => Some(community),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => break,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            };
+            let mut dirty = BTreeSet::new();
+            if let Some(first) = first {
+                dirty.insert(first);
+                // Coalesce: keep taking marks until none came for `quiet`, or `max_wait` is over.
+                let deadline = Instant::now() + settings.max_wait;
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match self.receiver.recv_timeout(settings.quiet.min(left)) {
+                        Ok(community) => {
+                            dirty.insert(community);
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => break,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
             }
+            let now = Instant::now();
+            dirty.extend(
+                self.retries
+                    .iter()
+                    .filter(|(_, retry)| retry.due <= now)
+                    .map(|(community, _)| *community),
+            );
             for community in dirty {
                 self.build_one(settings, community);
             }
@@ -182,14 +279,64 @@ impl LiveQueue {
     /// The binary calls it between the batches of its first build of every bundle, so that a
     /// write made in the first minute of a fresh start is on the air in a batch's time (about a
     /// second) rather than after all 1,219 communities.
-    pub fn build_marked_now(&self, settings: &LiveSettings) {
+    pub fn build_marked_now(&mut self, settings: &LiveSettings) {
         let dirty: BTreeSet<CommunityId> = self.receiver.try_iter().collect();
         for community in dirty {
             self.build_one(settings, community);
         }
     }
 
-    fn build_one(&self, settings: &LiveSettings, community: CommunityId) {
+    /// Schedules a retry of communities whose build failed elsewhere (the binary's first build
+    /// of every bundle), as if their live build had failed once.
+    pub fn retry_later(&mut self, settings: &LiveSettings, communities: &[CommunityId]) {
+        for community in communities {
+            self.failed(settings, *community);
+        }
+    }
+
+    fn next_retry_due(&self) -> Option<Instant> {
+        self.retries.values().map(|retry| retry.due).min()
+    }
+
+    /// Counts a failure and schedules the next try.
+    fn failed(&mut self, settings: &LiveSettings, community: CommunityId) {
+        let failures = self
+            .retries
+            .get(&community)
+            .map_or(1, |retry| retry.failures.saturating_add(1));
+        let wait = settings.retry_after(failures);
+        self.retries.insert(
+            community,
+            Retry {
+                due: Instant::now() + wait,
+                failures,
+            },
+        );
+        self.metrics
+            .retries_pending
+            .store(self.retries.len() as u64, Ordering::Relaxed);
+        tracing::warn!(
+            community = community.0,
+            failures,
+            retry_in_seconds = wait.as_secs_f64(),
+            "the community's boxes keep its previous bundle until a retry succeeds"
+        );
+    }
+
+    fn succeeded(&mut self, community: CommunityId) {
+        if let Some(retry) = self.retries.remove(&community) {
+            tracing::info!(
+                community = community.0,
+                failures = retry.failures,
+                "bundle rebuilt after failed tries"
+            );
+            self.metrics
+                .retries_pending
+                .store(self.retries.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn build_one(&mut self, settings: &LiveSettings, community: CommunityId) {
         let _span = tracing::info_span!("bundle_live_build", community = community.0).entered();
         let started = Instant::now();
         let outcome = broadcast::build(&broadcast::BuildOptions {
@@ -217,14 +364,19 @@ impl LiveQueue {
                     seconds = elapsed.as_secs_f64(),
                     "bundle rebuilt"
                 );
+                self.succeeded(community);
             }
             Ok(report) => {
                 self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(failed = ?report.failed, "bundle rebuild failed");
+                for failure in &report.failed {
+                    tracing::error!(%failure, "bundle rebuild failed");
+                }
+                self.failed(settings, community);
             }
             Err(error) => {
                 self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(%error, "bundle rebuild failed");
+                self.failed(settings, community);
             }
         }
     }
@@ -292,4 +444,23 @@ pub async fn mark_after_write(
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_the_cap() {
+        let settings = LiveSettings::new(
+            PathBuf::from("db"),
+            PathBuf::from("out"),
+            PathBuf::from("templates"),
+            PathBuf::from("assets"),
+        );
+        let waits: Vec<u64> = [1, 2, 3, 4, 5, 6, 7, 1_000, u32::MAX]
+            .map(|failures| settings.retry_after(failures).as_secs())
+            .to_vec();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    }
 }

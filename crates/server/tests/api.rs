@@ -1160,14 +1160,16 @@ fn built_city() -> Built {
 impl Built {
     /// The live rebuilds of this city's bundles, as `serve` starts them.
     fn start_live(&self) -> server::live::LiveHandle {
-        server::live::start(server::live::LiveSettings {
-            db: self.db.clone(),
-            out: self.out.clone(),
-            templates_dir: self.templates_dir.clone(),
-            assets_dir: self.assets_dir.clone(),
-            quiet: server::live::QUIET,
-            max_wait: server::live::MAX_WAIT,
-        })
+        server::live::start(self.live_settings())
+    }
+
+    fn live_settings(&self) -> server::live::LiveSettings {
+        server::live::LiveSettings::new(
+            self.db.clone(),
+            self.out.clone(),
+            self.templates_dir.clone(),
+            self.assets_dir.clone(),
+        )
     }
 }
 
@@ -1239,6 +1241,68 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
             && metrics.contains("shangyi_bundle_build_seconds_total"),
         "{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_rebuild_is_retried_until_the_notice_reaches_the_bundle() {
+    let built = built_city();
+    // A plain file where the build stages community 1's new directory makes every write of
+    // it fail, as a full disk would, until an operator clears it.
+    let blocker = built.out.join(".c-1.tmp");
+    std::fs::write(&blocker, "in the way").unwrap();
+    let mut settings = built.live_settings();
+    settings.quiet = std::time::Duration::from_millis(50);
+    settings.retry_first = std::time::Duration::from_millis(200);
+    settings.retry_max = std::time::Duration::from_millis(400);
+    let live = server::live::start(settings);
+    let metrics = live.metrics.clone();
+    let Built {
+        tmp: _tmp,
+        out,
+        store,
+        f,
+        ..
+    } = built;
+    let dir = out.join("c-1");
+    let (before, _) = bundle_notices(&dir).unwrap();
+    let api = Api {
+        app: server::router(server::AppState::new(store).with_live(live)),
+        f,
+        _bundles: None,
+        _queue: None,
+    };
+    let (status, _, body) = api
+        .call("POST", "/api/v1/notices", Who::GridWorker, Some(NOTICE))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Tried, failed, and tried again by itself: no second write marked the community.
+    within_ten_seconds("a second failed build", || {
+        (metrics.build_failures() >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(metrics.retries_pending(), 1);
+    let (_, _, text) = api.call("GET", "/metrics", Who::Nobody, None).await;
+    assert!(
+        text.as_str()
+            .unwrap_or_default()
+            .contains("shangyi_bundle_retries_pending 1"),
+        "{text}"
+    );
+    let (version, notices) = bundle_notices(&dir).unwrap();
+    assert_eq!(version, before, "the previous bundle stays on the air");
+    assert!(!notices.contains("停电通知"));
+
+    std::fs::remove_file(&blocker).unwrap();
+    within_ten_seconds("the retried bundle with the notice", || {
+        bundle_notices(&dir)
+            .filter(|(version, notices)| *version > before && notices.contains("停电通知"))
+    })
+    .await;
+    within_ten_seconds("no retry left pending", || {
+        (metrics.retries_pending() == 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -733,22 +733,22 @@ fn serve(
         assets_dir: screens::assets_dir(&templates_dir),
         templates_dir: templates_dir.clone(),
     };
-    let live_settings = server::live::LiveSettings {
-        db: path.to_path_buf(),
-        out: bundles_dir.clone(),
-        assets_dir: screens::assets_dir(&templates_dir),
-        templates_dir,
-        quiet: server::live::QUIET,
-        max_wait: server::live::MAX_WAIT,
-    };
+    let live_settings = server::live::LiveSettings::new(
+        path.to_path_buf(),
+        bundles_dir.clone(),
+        templates_dir.clone(),
+        screens::assets_dir(&templates_dir),
+    );
     std::thread::spawn(move || {
         // Between batches, whatever a write marked meanwhile is built first.
         let queue = std::sync::Mutex::new(live_queue);
+        // Communities the first build could not build: the live rebuilds retry them.
+        let mut failed = Vec::new();
         {
             let _span = tracing::info_span!("bundle_build_all").entered();
             let started = Instant::now();
             let between_batches = |_: usize, _: usize| {
-                if let Ok(queue) = queue.lock() {
+                if let Ok(mut queue) = queue.lock() {
                     queue.build_marked_now(&live_settings);
                 }
             };
@@ -760,22 +760,29 @@ fn serve(
                 assets_dir: &live_settings.assets_dir,
                 progress: Some(&between_batches),
             }) {
-                Ok(report) => tracing::info!(
-                    written = report.written,
-                    unchanged = report.unchanged,
-                    failed = report.failed.len(),
-                    seconds = started.elapsed().as_secs_f64(),
-                    "bundles built in {}",
-                    live_settings.out.display()
-                ),
+                Ok(report) => {
+                    tracing::info!(
+                        written = report.written,
+                        unchanged = report.unchanged,
+                        failed = report.failed.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "bundles built in {}",
+                        live_settings.out.display()
+                    );
+                    for failure in &report.failed {
+                        tracing::error!(%failure, "bundle build failed");
+                    }
+                    failed = report.failed.iter().map(|f| f.community).collect();
+                }
                 Err(error) => {
                     tracing::error!(error = %format!("{error:#}"), "building bundles failed")
                 }
             }
         }
-        let live_queue = queue
+        let mut live_queue = queue
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live_queue.retry_later(&live_settings, &failed);
         live_queue.run(&live_settings);
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
