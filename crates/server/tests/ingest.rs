@@ -301,6 +301,48 @@ async fn a_vote_is_stored_once_and_a_resent_copy_is_a_duplicate() {
     assert_eq!(h.ingest.metrics().duplicates(), 2);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_the_disk_refuses_is_503_and_its_resend_is_stored_once() {
+    let h = Headend::new();
+    // The database refuses one box's vote mid-transaction, as a full disk does; the other
+    // box's vote, perhaps in the same group commit, must not go down with it.
+    let beside = rusqlite::Connection::open(&h.path).unwrap();
+    beside
+        .execute_batch(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON votes WHEN NEW.seq = 7 \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let refused = vote(1, 7, h.open, "approve");
+    let other = vote(2, 1, h.open, "oppose");
+    let body = |m: &SignedMessage| {
+        Batch {
+            messages: vec![m.clone()],
+        }
+        .to_json()
+    };
+    let ((status, answer), (other_status, other_answer)) =
+        tokio::join!(h.post(body(&refused)), h.post(body(&other)));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["error"], "overloaded", "{answer}");
+    assert!(answer["retry_after_ms"].as_u64().is_some(), "{answer}");
+    assert_eq!(other_status, StatusCode::OK, "{other_answer}");
+    assert_eq!(
+        other_answer["acks"][0]["status"], "stored",
+        "{other_answer}"
+    );
+    assert_eq!(h.counts(h.open), vec![0, 1, 0]);
+
+    // Room again: the box sends the same message, which is stored, once.
+    beside.execute_batch("DROP TRIGGER disk_full;").unwrap();
+    let acks = h.send(std::slice::from_ref(&refused)).await;
+    assert_eq!(acks, vec![Ack::stored(refused.card_id().clone(), 7)]);
+    let acks = h.send(std::slice::from_ref(&refused)).await;
+    assert_eq!(acks[0].status, AckStatus::Duplicate);
+    assert_eq!(h.counts(h.open), vec![1, 1, 0]);
+    assert_eq!(h.ingest.metrics().stored(), 2);
+}
+
 #[tokio::test]
 async fn two_copies_in_one_batch_store_once() {
     let h = Headend::new();

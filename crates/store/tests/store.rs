@@ -553,6 +553,9 @@ enum VoteEvent {
     Settle,
     /// The writer dies before it settles; a new one starts from the database.
     Crash,
+    /// Household `h`'s box sends a vote while the disk is full: the write fails, the box gets
+    /// no ack, and it sends the same message again once there is room.
+    DiskFull { h: u64, option: usize, sent: i64 },
 }
 
 fn vote_event() -> impl Strategy<Value = VoteEvent> {
@@ -561,15 +564,36 @@ fn vote_event() -> impl Strategy<Value = VoteEvent> {
         2 => (1u64..=4, 0usize..3, 200i64..5_200).prop_map(|(h, option, sent)| VoteEvent::Cast { h, option, sent }),
         1 => Just(VoteEvent::Settle),
         1 => Just(VoteEvent::Crash),
+        2 => (1u64..=4, 0usize..3, 200i64..5_200).prop_map(|(h, option, sent)| VoteEvent::DiskFull { h, option, sent }),
     ]
+}
+
+/// Makes every write of a vote fail, as a full disk does, until [`disk_has_room`]: a trigger,
+/// so that the failure comes in the middle of the writer's transaction, after its receipt row.
+fn disk_full(path: &std::path::Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON votes \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+}
+
+fn disk_has_room(path: &std::path::Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch("DROP TRIGGER disk_full;")
+        .unwrap();
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// Whatever mix of box votes, votes cast beside the writer, settles and crashes: the writer
-    /// never finds its tally inconsistent, and once settled, `current_votes` counts exactly what
-    /// the tally counts.
+    /// Whatever mix of box votes, votes cast beside the writer, settles, crashes and writes
+    /// that fail: the writer never finds its tally inconsistent, a message whose write failed
+    /// is stored when sent again (not taken for a duplicate), and once settled,
+    /// `current_votes` counts exactly what the tally counts.
     #[test]
     fn counted_votes_agree_with_the_tally(events in prop::collection::vec(vote_event(), 1..30)) {
         let (_dir, path, mut store) = fresh();
@@ -581,7 +605,7 @@ proptest! {
         let mut next_seq = [0u64; 5];
         for event in &events {
             match event {
-                VoteEvent::FromBox { h, option, sent } => {
+                VoteEvent::FromBox { h, option, sent } | VoteEvent::DiskFull { h, option, sent } => {
                     next_seq[*h as usize] += 1;
                     let seq = next_seq[*h as usize];
                     let mut tag = [0u8; 32];
@@ -594,6 +618,17 @@ proptest! {
                         verified: true,
                         body: store::IngestBody::Vote { topic, option: options[*option].into() },
                     };
+                    if matches!(event, VoteEvent::DiskFull { .. }) {
+                        disk_full(&path);
+                        let failed = store.ingest(
+                            &mut memory,
+                            std::slice::from_ref(&message),
+                            Timestamp(T0 + 5_300),
+                            &config,
+                        );
+                        prop_assert!(failed.is_err(), "{event:?}: {failed:?}");
+                        disk_has_room(&path);
+                    }
                     let outcomes = store
                         .ingest(&mut memory, &[message], Timestamp(T0 + 5_300), &config)
                         .unwrap_or_else(|e| panic!("{event:?}: {e}"));
