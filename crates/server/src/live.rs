@@ -25,9 +25,9 @@ use consult::vote::EligibleArea;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long the queue waits after the last mark before building: a burst becomes one build.
@@ -199,8 +199,8 @@ struct Retry {
     failures: u32,
 }
 
-/// A queue and its handle; run the queue with [`LiveQueue::run`] on a thread of your own (the
-/// binary runs it after its initial build of every bundle, on the same thread).
+/// A queue and its handle; run the queue with [`LiveQueue::run`] (or, as the service does,
+/// [`LiveQueue::build_all_then_run`]) on a thread of your own.
 pub fn queue() -> (LiveHandle, LiveQueue) {
     let (sender, receiver) = mpsc::channel();
     let metrics = Arc::new(LiveMetrics::default());
@@ -273,6 +273,72 @@ impl LiveQueue {
                 self.build_one(settings, community);
             }
         }
+    }
+
+    /// What the service's rebuild thread does from the start: builds every community's bundle
+    /// (only what changed since the last start is written), building whatever writes mark
+    /// meanwhile between batches, then [`run`](Self::run)s. Communities the first build could
+    /// not build are retried like failed live builds; a build that fails outright (the base
+    /// bundle, the templates, the store) is tried again after the same waits until it runs.
+    pub fn build_all_then_run(self, settings: &LiveSettings) {
+        // The build calls back between its batches from its own thread: the queue is shared.
+        let queue = Mutex::new(self);
+        let build_marked_now = || {
+            if let Ok(mut queue) = queue.lock() {
+                queue.build_marked_now(settings);
+            }
+        };
+        let mut attempts = 0;
+        let failed = loop {
+            attempts += 1;
+            let _span = tracing::info_span!("bundle_build_all", attempt = attempts).entered();
+            let started = Instant::now();
+            let between_batches = |_: usize, _: usize| build_marked_now();
+            match broadcast::build(&broadcast::BuildOptions {
+                db: &settings.db,
+                out: &settings.out,
+                community: None,
+                templates_dir: &settings.templates_dir,
+                assets_dir: &settings.assets_dir,
+                progress: Some(&between_batches),
+            }) {
+                Ok(report) => {
+                    tracing::info!(
+                        written = report.written,
+                        unchanged = report.unchanged,
+                        failed = report.failed.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "bundles built in {}",
+                        settings.out.display()
+                    );
+                    for failure in &report.failed {
+                        tracing::error!(%failure, "bundle build failed");
+                    }
+                    break report
+                        .failed
+                        .iter()
+                        .map(|failure| failure.community)
+                        .collect::<Vec<_>>();
+                }
+                Err(error) => {
+                    if let Ok(queue) = queue.lock() {
+                        queue.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let wait = settings.retry_after(attempts);
+                    tracing::error!(
+                        %error,
+                        retry_in_seconds = wait.as_secs_f64(),
+                        "building the bundles failed; boxes keep the bundles already on disk"
+                    );
+                    // Marks made meanwhile are tried now, and retried like any failed build.
+                    build_marked_now();
+                    std::thread::sleep(wait);
+                }
+            }
+        };
+        let mut queue = queue.into_inner().unwrap_or_else(PoisonError::into_inner);
+        queue.retry_later(settings, &failed);
+        queue.run(settings);
     }
 
     /// Builds, at once, every community marked so far, without waiting for a quiet moment.

@@ -1305,6 +1305,39 @@ async fn a_failed_rebuild_is_retried_until_the_notice_reaches_the_bundle() {
     .await;
 }
 
+#[test]
+fn a_first_build_that_fails_outright_is_tried_again_until_every_bundle_is_built() {
+    let built = built_city();
+    // The templates are not there yet (a volume not mounted): no bundle can be built at all.
+    let templates = built.tmp.path().join("templates");
+    let mut settings = built.live_settings();
+    settings.templates_dir = templates.clone();
+    settings.retry_first = std::time::Duration::from_millis(100);
+    settings.retry_max = std::time::Duration::from_millis(200);
+    let (live, queue) = server::live::queue();
+    std::thread::spawn(move || queue.build_all_then_run(&settings));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while live.metrics.build_failures() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second try within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let community_2 = built.out.join("c-2").join("manifest.xml");
+    assert!(!community_2.exists());
+
+    std::os::unix::fs::symlink(&built.templates_dir, &templates).unwrap();
+    while !community_2.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "community 2's bundle not built within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(live.metrics.retries_pending(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_read_bundles_and_screens_and_no_path_leaves_the_bundle() {
     let Built {

@@ -725,8 +725,8 @@ fn serve(
     let demo = demo_access(&mut store, path, &key_path)?;
     let bundles_dir = bundles.map_or_else(|| sibling(path, "bundles"), Path::to_path_buf);
     // Bundles are built while the service already answers: a first start builds all 1,219.
-    // The same thread then runs the live rebuilds, so marks made meanwhile wait in the queue
-    // and are built after the initial build, never beside it.
+    // One thread builds them, the communities writes mark meanwhile between batches, and then
+    // the live rebuilds: no two builds ever run side by side.
     let templates_dir = screens::templates_dir(None);
     let bundle_paths = server::BundlePaths {
         bundles_dir: bundles_dir.clone(),
@@ -739,52 +739,7 @@ fn serve(
         templates_dir.clone(),
         screens::assets_dir(&templates_dir),
     );
-    std::thread::spawn(move || {
-        // Between batches, whatever a write marked meanwhile is built first.
-        let queue = std::sync::Mutex::new(live_queue);
-        // Communities the first build could not build: the live rebuilds retry them.
-        let mut failed = Vec::new();
-        {
-            let _span = tracing::info_span!("bundle_build_all").entered();
-            let started = Instant::now();
-            let between_batches = |_: usize, _: usize| {
-                if let Ok(mut queue) = queue.lock() {
-                    queue.build_marked_now(&live_settings);
-                }
-            };
-            match broadcast::build(&broadcast::BuildOptions {
-                db: &live_settings.db,
-                out: &live_settings.out,
-                community: None,
-                templates_dir: &live_settings.templates_dir,
-                assets_dir: &live_settings.assets_dir,
-                progress: Some(&between_batches),
-            }) {
-                Ok(report) => {
-                    tracing::info!(
-                        written = report.written,
-                        unchanged = report.unchanged,
-                        failed = report.failed.len(),
-                        seconds = started.elapsed().as_secs_f64(),
-                        "bundles built in {}",
-                        live_settings.out.display()
-                    );
-                    for failure in &report.failed {
-                        tracing::error!(%failure, "bundle build failed");
-                    }
-                    failed = report.failed.iter().map(|f| f.community).collect();
-                }
-                Err(error) => {
-                    tracing::error!(error = %format!("{error:#}"), "building bundles failed")
-                }
-            }
-        }
-        let mut live_queue = queue
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        live_queue.retry_later(&live_settings, &failed);
-        live_queue.run(&live_settings);
-    });
+    std::thread::spawn(move || live_queue.build_all_then_run(&live_settings));
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = server::listen(listen)
