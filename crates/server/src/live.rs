@@ -352,11 +352,11 @@ impl LiveQueue {
         }
     }
 
-    /// Schedules a retry of communities whose build failed elsewhere (the binary's first build
-    /// of every bundle), as if their live build had failed once.
+    /// Schedules a retry of communities whose build failed elsewhere (the first build of every
+    /// bundle, which logged why), as if their live build had failed once.
     pub fn retry_later(&mut self, settings: &LiveSettings, communities: &[CommunityId]) {
         for community in communities {
-            self.failed(settings, *community);
+            self.schedule_retry(settings, *community);
         }
     }
 
@@ -364,8 +364,25 @@ impl LiveQueue {
         self.retries.values().map(|retry| retry.due).min()
     }
 
-    /// Counts a failure and schedules the next try.
-    fn failed(&mut self, settings: &LiveSettings, community: CommunityId) {
+    /// Counts and logs a failed live build, and schedules the next try.
+    fn failed(&mut self, settings: &LiveSettings, community: CommunityId, error: &str) {
+        self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
+        let (failures, wait) = self.schedule_retry(settings, community);
+        tracing::error!(
+            error,
+            failures,
+            retry_in_seconds = wait.as_secs_f64(),
+            "bundle rebuild failed; the community's boxes keep its previous bundle until a retry succeeds"
+        );
+    }
+
+    /// Schedules the community's next try; answers how many failures in a row it has had, and
+    /// the wait.
+    fn schedule_retry(
+        &mut self,
+        settings: &LiveSettings,
+        community: CommunityId,
+    ) -> (u32, Duration) {
         let failures = self
             .retries
             .get(&community)
@@ -381,12 +398,7 @@ impl LiveQueue {
         self.metrics
             .retries_pending
             .store(self.retries.len() as u64, Ordering::Relaxed);
-        tracing::warn!(
-            community = community.0,
-            failures,
-            retry_in_seconds = wait.as_secs_f64(),
-            "the community's boxes keep its previous bundle until a retry succeeds"
-        );
+        (failures, wait)
     }
 
     fn succeeded(&mut self, community: CommunityId) {
@@ -433,17 +445,15 @@ impl LiveQueue {
                 self.succeeded(community);
             }
             Ok(report) => {
-                self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
-                for failure in &report.failed {
-                    tracing::error!(%failure, "bundle rebuild failed");
-                }
-                self.failed(settings, community);
+                let error = report
+                    .failed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.failed(settings, community, &error);
             }
-            Err(error) => {
-                self.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(%error, "bundle rebuild failed");
-                self.failed(settings, community);
-            }
+            Err(error) => self.failed(settings, community, &error.to_string()),
         }
     }
 }
