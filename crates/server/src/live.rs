@@ -342,10 +342,10 @@ impl LiveQueue {
     }
 
     /// Builds, at once, every community marked so far, without waiting for a quiet moment.
-    /// The binary calls it between the batches of its first build of every bundle, so that a
-    /// write made in the first minute of a fresh start is on the air in a batch's time (about a
-    /// second) rather than after all 1,219 communities.
-    pub fn build_marked_now(&mut self, settings: &LiveSettings) {
+    /// Called between the batches of the first build of every bundle, so that a write made in
+    /// the first minute of a fresh start is on the air in a batch's time (about a second)
+    /// rather than after all 1,219 communities.
+    fn build_marked_now(&mut self, settings: &LiveSettings) {
         let dirty: BTreeSet<CommunityId> = self.receiver.try_iter().collect();
         for community in dirty {
             self.build_one(settings, community);
@@ -354,7 +354,7 @@ impl LiveQueue {
 
     /// Schedules a retry of communities whose build failed elsewhere (the first build of every
     /// bundle, which logged why), as if their live build had failed once.
-    pub fn retry_later(&mut self, settings: &LiveSettings, communities: &[CommunityId]) {
+    fn retry_later(&mut self, settings: &LiveSettings, communities: &[CommunityId]) {
         for community in communities {
             self.schedule_retry(settings, *community);
         }
