@@ -108,12 +108,24 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Sent as `Retry-After` when trying again later may succeed.
+    retry_after_seconds: Option<u64>,
 }
+
+/// What a client is told to wait when the store cannot write for now (a full disk, a busy
+/// database): long enough for an operator's alert to fire, short enough for a person to wait.
+const STORE_RETRY_AFTER_SECONDS: u64 = 30;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -124,15 +136,28 @@ impl From<StoreError> for ApiError {
                 status: StatusCode::NOT_FOUND,
                 code: "not_found",
                 message: error.to_string(),
+                retry_after_seconds: None,
             },
-            other => {
-                tracing::error!(error = %other, "store error");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    message: "the store failed; see the server log".into(),
+            other => match other.unavailable() {
+                Some(why) => {
+                    tracing::error!(error = %other, "the store cannot write: {why}");
+                    ApiError {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        code: "unavailable",
+                        message: format!("{why}: nothing was saved; try again later"),
+                        retry_after_seconds: Some(STORE_RETRY_AFTER_SECONDS),
+                    }
                 }
-            }
+                None => {
+                    tracing::error!(error = %other, "store error");
+                    ApiError {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        code: "internal",
+                        message: "the store failed; see the server log".into(),
+                        retry_after_seconds: None,
+                    }
+                }
+            },
         }
     }
 }
@@ -142,6 +167,7 @@ fn bad_request(message: String) -> ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "bad_request",
         message,
+        retry_after_seconds: None,
     }
 }
 
@@ -156,6 +182,7 @@ async fn with_store<T: Send + 'static>(
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: "the store is unavailable after an earlier failure".into(),
+            retry_after_seconds: None,
         })?;
         job(&mut guard).map_err(ApiError::from)
     })
@@ -176,6 +203,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 code: "internal",
                 message: format!("the request's task failed: {e}"),
+                retry_after_seconds: None,
             }
         })?
 }
@@ -292,4 +320,43 @@ async fn verify_record(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let verification = with_store(&state, move |s| s.verify_topic(TopicId(id))).await?;
     Ok(Json(serde_json::json!(verification)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_error(code: std::os::raw::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_503_with_retry_after_and_other_store_failures_are_500() {
+        let response = ApiError::from(sqlite_error(rusqlite::ffi::SQLITE_FULL)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "30");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            "the headend's disk is full: nothing was saved; try again later"
+        );
+
+        let busy = ApiError::from(sqlite_error(rusqlite::ffi::SQLITE_BUSY)).into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let corrupt = ApiError::from(sqlite_error(rusqlite::ffi::SQLITE_CORRUPT)).into_response();
+        assert_eq!(corrupt.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !corrupt
+                .headers()
+                .contains_key(axum::http::header::RETRY_AFTER)
+        );
+    }
 }

@@ -26,7 +26,7 @@ mod votes;
 #[doc(hidden)]
 pub mod testing;
 
-pub use error::StoreError;
+pub use error::{StoreError, Unavailable};
 pub use ingest::{
     IngestBody, IngestConfig, IngestMemory, IngestMessage, IngestOutcome, IngestRefusal, VoterCard,
 };

@@ -111,6 +111,7 @@ pub(crate) fn error(
         status,
         code,
         message: message.into(),
+        retry_after_seconds: None,
     }
 }
 
