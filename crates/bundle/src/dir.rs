@@ -24,7 +24,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
 /// The bundle is written into `.NAME.tmp` beside `dir`, then renamed into place; an old bundle
 /// is first renamed to `.NAME.old` and removed after. A reader therefore sees the old bundle or
 /// the new one, never a mix; between the two renames `dir` is briefly absent, and a crash there
-/// leaves `.NAME.old`, which the next write removes. One writer at a time per directory (the
+/// leaves `.NAME.old`, which the next write removes. A write that fails (a full disk) removes
+/// its `.NAME.tmp` and leaves the old bundle in place. One writer at a time per directory (the
 /// temporary names are fixed). Files are not fsynced: the goal is that
 /// readers never see half a bundle, not durability across power loss (a rebuild recreates it).
 pub fn write_dir(built: &Built, dir: &Path) -> Result<bool, BundleError> {
@@ -54,6 +55,33 @@ pub fn write_dir(built: &Built, dir: &Path) -> Result<bool, BundleError> {
         }
     }
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+    let written = write_files(built, &tmp);
+    if written.is_err() {
+        // A half-written bundle is no use to anyone, and on a full disk it holds the very
+        // space the next community's bundle needs.
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    written?;
+    let replacing = fs::symlink_metadata(dir).is_ok();
+    if replacing {
+        fs::rename(dir, &old).map_err(io_err(dir))?;
+    }
+    if let Err(error) = fs::rename(&tmp, dir) {
+        // Put the old bundle back: a community keeps the bundle it had rather than none.
+        if replacing {
+            let _ = fs::rename(&old, dir);
+        }
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(io_err(dir)(error));
+    }
+    if replacing {
+        fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    Ok(true)
+}
+
+/// The bundle's files, then its manifest, into the staging directory `tmp`.
+fn write_files(built: &Built, tmp: &Path) -> Result<(), BundleError> {
     for f in &built.files {
         let path = tmp.join(&f.path);
         if let Some(p) = path.parent() {
@@ -63,16 +91,7 @@ pub fn write_dir(built: &Built, dir: &Path) -> Result<bool, BundleError> {
     }
     // The manifest last: a directory without one is never mistaken for a bundle.
     let m = tmp.join(MANIFEST);
-    fs::write(&m, &built.manifest_xml).map_err(io_err(&m))?;
-    let replacing = fs::symlink_metadata(dir).is_ok();
-    if replacing {
-        fs::rename(dir, &old).map_err(io_err(dir))?;
-    }
-    fs::rename(&tmp, dir).map_err(io_err(dir))?;
-    if replacing {
-        fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
-    Ok(true)
+    fs::write(&m, &built.manifest_xml).map_err(io_err(&m))
 }
 
 /// Reads and parses the manifest of the bundle at `dir`, if there is one.

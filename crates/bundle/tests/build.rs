@@ -182,6 +182,39 @@ fn a_cancelled_notice_is_gone_from_the_next_version() {
 }
 
 #[test]
+fn a_write_that_fails_half_way_keeps_the_old_bundle_and_leaves_nothing_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c-0001");
+    let input = community_input(1, 2);
+    let v1 = build(&input, None).unwrap();
+    write_dir(&v1, &path).unwrap();
+    let mut next = input.clone();
+    next.files.retain(|f| f.path != "notices/n-1.json");
+    let mut v2 = build(&next, Some(&v1.manifest)).unwrap();
+    // A file below another file cannot be written: the write fails after the first files,
+    // as it does when the disk fills up.
+    let first = v2.files[0].path.clone();
+    v2.files.push(bundle::OutFile {
+        path: format!("{first}/below"),
+        bytes: b"x".to_vec(),
+    });
+    let error = write_dir(&v2, &path).unwrap_err();
+    assert!(
+        error.to_string().contains("below") || error.to_string().contains(&first),
+        "{error}"
+    );
+
+    // The old bundle is whole and alone: no staging directory holds disk space.
+    verify_dir(&path, &VerifyOptions::default()).unwrap();
+    assert_eq!(read_manifest(&path).unwrap().unwrap(), v1.manifest);
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["c-0001"]);
+}
+
+#[test]
 fn write_replaces_a_bundle_and_load_returns_its_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c-0001");
