@@ -178,12 +178,15 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
     blocking(move || {
-        let mut guard = store.lock().map_err(|_| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "the store is unavailable after an earlier failure".into(),
-            retry_after_seconds: None,
-        })?;
+        let mut guard = store.lock().unwrap_or_else(|poisoned| {
+            // A request panicked while it held the store (a bug, answered 500 on its own). Its
+            // transaction was rolled back as it unwound (every store write runs in a
+            // `rusqlite::Transaction`, which rolls back on drop), so the store is whole: one
+            // bug must not take every later request down with it.
+            tracing::error!("a request panicked while it held the store; going on");
+            store.clear_poison();
+            poisoned.into_inner()
+        });
         job(&mut guard).map_err(ApiError::from)
     })
     .await
@@ -325,6 +328,32 @@ async fn verify_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_that_panics_holding_the_store_does_not_take_the_others_down() {
+        let state = AppState::new(Store::open_in_memory().unwrap_or_else(|e| panic!("{e}")));
+        let panicked = with_store(&state, |store| -> Result<(), StoreError> {
+            let mut loader = store.load_city()?;
+            store::testing::places(&mut loader, &[&[1]])?;
+            panic!("a bug in a handler, half way through a transaction");
+        })
+        .await;
+        assert_eq!(
+            panicked.map_err(|e| e.status),
+            Err(StatusCode::INTERNAL_SERVER_ERROR)
+        );
+        // The next request gets the store, outside any transaction, without the half-done
+        // writes: the city can be loaded, and is loaded once.
+        let loaded = with_store(&state, |store| {
+            let mut loader = store.load_city()?;
+            store::testing::places(&mut loader, &[&[1]])?;
+            loader.commit()
+        })
+        .await;
+        assert!(loaded.is_ok(), "{loaded:?}");
+        let counts = with_store(&state, |store| store.counts()).await;
+        assert!(counts.is_ok_and(|c| c.rooms == 0), "no rooms: only places");
+    }
 
     fn sqlite_error(code: std::os::raw::c_int) -> StoreError {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(
