@@ -120,6 +120,23 @@ impl Default for Scratch {
     }
 }
 
+/// Runs `shangyi bundle build --db DB --community N --out OUT`, expecting exit code `expected`.
+pub fn build_bundle(db: &str, community: i64, out: &Path, expected: i32) -> Output {
+    run(
+        &[
+            "bundle",
+            "build",
+            "--db",
+            db,
+            "--community",
+            &community.to_string(),
+            "--out",
+            &out.display().to_string(),
+        ],
+        expected,
+    )
+}
+
 /// Loads a small demo city (3 households per community) into the scratch database.
 pub fn load_small_city(scratch: &Scratch) -> Output {
     run(

@@ -9,7 +9,7 @@
 use consult::ids::{CommunityId, GridId, NoticeId};
 use consult::notice::{MessageType, NoticeDraft, Urgency};
 use consult::time::Timestamp;
-use shangyi_e2e::{Scratch, load_small_city, run, stderr, stdout};
+use shangyi_e2e::{Scratch, build_bundle, load_small_city, run, stderr, stdout};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -51,20 +51,7 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
     let db = scratch.db();
     load_small_city(&scratch);
     let out = scratch.dir.path().join("bundles");
-    let out_s = out.display().to_string();
-    run(
-        &[
-            "bundle",
-            "build",
-            "--db",
-            &db,
-            "--community",
-            "1",
-            "--out",
-            &out_s,
-        ],
-        0,
-    );
+    build_bundle(&db, 1, &out, 0);
     let community = out.join("c-1");
     let first = files(&community);
     run(&["bundle", "verify", &community.display().to_string()], 0);
@@ -89,19 +76,7 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
     }
 
     // Building again from the same database gives the same bytes, version and all.
-    run(
-        &[
-            "bundle",
-            "build",
-            "--db",
-            &db,
-            "--community",
-            "1",
-            "--out",
-            &out_s,
-        ],
-        0,
-    );
+    build_bundle(&db, 1, &out, 0);
     assert_eq!(files(&community), first);
 
     // A grid worker pushes an urgent notice to the community's first grid.
@@ -130,19 +105,7 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
         std::fs::write(target, bytes).unwrap();
     }
-    run(
-        &[
-            "bundle",
-            "build",
-            "--db",
-            &db,
-            "--community",
-            "1",
-            "--out",
-            &out_s,
-        ],
-        0,
-    );
+    build_bundle(&db, 1, &out, 0);
     let second = files(&community);
     let manifest = String::from_utf8(second["manifest.xml"].clone()).unwrap();
     assert!(manifest.contains(" version=\"2\""), "{manifest}");
@@ -186,19 +149,7 @@ fn a_notice_changes_only_the_hot_module_and_a_cancellation_removes_it() {
         .push_notice(cancel, "网格员", &[grid], now.plus_seconds(600))
         .unwrap();
     drop(store);
-    run(
-        &[
-            "bundle",
-            "build",
-            "--db",
-            &db,
-            "--community",
-            "1",
-            "--out",
-            &out_s,
-        ],
-        0,
-    );
+    build_bundle(&db, 1, &out, 0);
     let third = files(&community);
     assert!(
         String::from_utf8(third["manifest.xml"].clone())
@@ -239,17 +190,7 @@ fn a_bundle_that_cannot_be_written_is_named_and_nothing_half_written_is_left() {
     // full disk.
     let blocker = out.join(".c-1.tmp");
     std::fs::write(&blocker, "in the way").unwrap();
-    let build = [
-        "bundle",
-        "build",
-        "--db",
-        &db,
-        "--community",
-        "1",
-        "--out",
-        &out.display().to_string(),
-    ];
-    let failed = stderr(&run(&build, 1));
+    let failed = stderr(&build_bundle(&db, 1, &out, 1));
     assert!(
         failed.contains("failed: community 1: ") && failed.contains(".c-1.tmp"),
         "{failed}"
@@ -257,7 +198,7 @@ fn a_bundle_that_cannot_be_written_is_named_and_nothing_half_written_is_left() {
     assert!(!out.join("c-1").exists(), "no bundle without its files");
 
     std::fs::remove_file(&blocker).unwrap();
-    let built = stdout(&run(&build, 0));
+    let built = stdout(&build_bundle(&db, 1, &out, 0));
     assert!(
         built.starts_with("1 bundles written, 0 unchanged"),
         "{built}"

@@ -11,7 +11,7 @@
 // Tests may unwrap: a failure is a panic with the error either way.
 #![allow(clippy::unwrap_used)]
 
-use shangyi_e2e::{Scratch, Serve, run, stderr, stdout};
+use shangyi_e2e::{Scratch, Serve, build_bundle, run, stderr, stdout};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -363,19 +363,7 @@ fn a_vote_cast_in_the_emulator_lands_in_the_headends_record() {
     assert!(stdout(&out).contains("community 1"), "{}", stdout(&out));
     // Not `bundles/` beside the database: the running `serve` builds its own there.
     let bundles = scratch.dir.path().join("operator-bundles");
-    run(
-        &[
-            "bundle",
-            "build",
-            "--db",
-            &db,
-            "--community",
-            "1",
-            "--out",
-            &bundles.display().to_string(),
-        ],
-        0,
-    );
+    build_bundle(&db, 1, &bundles, 0);
     let bundle = bundles.join("c-1");
 
     // Open the first topic (open ballots come first), RED to its ballot, choose the first
