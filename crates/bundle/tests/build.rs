@@ -181,16 +181,31 @@ fn a_cancelled_notice_is_gone_from_the_next_version() {
     );
 }
 
-#[test]
-fn a_write_that_fails_half_way_keeps_the_old_bundle_and_leaves_nothing_beside_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c-0001");
+/// Community 1's bundle written as version 1 into `dir/c-0001`, and its version 2 built (not
+/// written) without notice n-1.
+fn written_and_next(dir: &std::path::Path) -> (std::path::PathBuf, bundle::Built, bundle::Built) {
+    let path = dir.join("c-0001");
     let input = community_input(1, 2);
     let v1 = build(&input, None).unwrap();
     write_dir(&v1, &path).unwrap();
     let mut next = input.clone();
     next.files.retain(|f| f.path != "notices/n-1.json");
-    let mut v2 = build(&next, Some(&v1.manifest)).unwrap();
+    let v2 = build(&next, Some(&v1.manifest)).unwrap();
+    (path, v1, v2)
+}
+
+/// The names in a directory: what a write left beside a bundle.
+fn names_in(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
+#[test]
+fn a_write_that_fails_half_way_keeps_the_old_bundle_and_leaves_nothing_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, v1, mut v2) = written_and_next(dir.path());
     // A file below another file cannot be written: the write fails after the first files,
     // as it does when the disk fills up.
     let first = v2.files[0].path.clone();
@@ -207,31 +222,17 @@ fn a_write_that_fails_half_way_keeps_the_old_bundle_and_leaves_nothing_beside_it
     // The old bundle is whole and alone: no staging directory holds disk space.
     verify_dir(&path, &VerifyOptions::default()).unwrap();
     assert_eq!(read_manifest(&path).unwrap().unwrap(), v1.manifest);
-    let names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["c-0001"]);
+    assert_eq!(names_in(dir.path()), ["c-0001"]);
 }
 
 #[test]
 fn write_replaces_a_bundle_and_load_returns_its_files() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c-0001");
-    let input = community_input(1, 2);
-    let v1 = build(&input, None).unwrap();
-    write_dir(&v1, &path).unwrap();
-    let mut next = input.clone();
-    next.files.retain(|f| f.path != "notices/n-1.json");
-    let v2 = build(&next, Some(&v1.manifest)).unwrap();
+    let (path, _, v2) = written_and_next(dir.path());
     assert!(write_dir(&v2, &path).unwrap());
     // The removed notice is gone from disk too; nothing is left beside the bundle.
     assert!(!path.join("notices/n-1.json").exists());
-    let names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("c-0001")]);
+    assert_eq!(names_in(dir.path()), ["c-0001"]);
 
     let loaded = load_dir(
         &path,
