@@ -1202,20 +1202,23 @@ fn bundle_notices(dir: &std::path::Path) -> Option<(u64, String)> {
     Some((manifest.version, text))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_pushed_notice_reaches_its_communitys_bundle() {
-    let built = built_city();
-    let live = built.start_live();
+/// What a grid worker's notice left: the API (with live rebuilds), community 1's bundle
+/// directory, its version before the notice, and the city's directory. Bind `_tmp` when
+/// destructuring: `..` would drop it at once, and the database and bundles with it.
+struct NoticePushed {
+    api: Api,
+    dir: std::path::PathBuf,
+    before: u64,
+    _tmp: tempfile::TempDir,
+}
+
+/// Serves `built` with `live` rebuilds and has a grid worker push [`NOTICE`] (answered 201).
+async fn push_notice(built: Built, live: server::live::LiveHandle) -> NoticePushed {
     let Built {
-        tmp: _tmp,
-        out,
-        store,
-        f,
-        ..
+        tmp, out, store, f, ..
     } = built;
     let dir = out.join("c-1");
     let (before, _) = bundle_notices(&dir).unwrap();
-
     let api = Api {
         app: server::router(server::AppState::new(store).with_live(live)),
         f,
@@ -1226,6 +1229,24 @@ async fn a_pushed_notice_reaches_its_communitys_bundle() {
         .call("POST", "/api/v1/notices", Who::GridWorker, Some(NOTICE))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    NoticePushed {
+        api,
+        dir,
+        before,
+        _tmp: tmp,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_notice_reaches_its_communitys_bundle() {
+    let built = built_city();
+    let live = built.start_live();
+    let NoticePushed {
+        api,
+        dir,
+        before,
+        _tmp,
+    } = push_notice(built, live).await;
 
     within_ten_seconds("new bundle with the notice", || {
         bundle_notices(&dir)
@@ -1256,25 +1277,12 @@ async fn a_failed_rebuild_is_retried_until_the_notice_reaches_the_bundle() {
     settings.retry_max = std::time::Duration::from_millis(400);
     let live = server::live::start(settings);
     let metrics = live.metrics.clone();
-    let Built {
-        tmp: _tmp,
-        out,
-        store,
-        f,
-        ..
-    } = built;
-    let dir = out.join("c-1");
-    let (before, _) = bundle_notices(&dir).unwrap();
-    let api = Api {
-        app: server::router(server::AppState::new(store).with_live(live)),
-        f,
-        _bundles: None,
-        _queue: None,
-    };
-    let (status, _, body) = api
-        .call("POST", "/api/v1/notices", Who::GridWorker, Some(NOTICE))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let NoticePushed {
+        api,
+        dir,
+        before,
+        _tmp,
+    } = push_notice(built, live).await;
 
     // Tried, failed, and tried again by itself: no second write marked the community.
     within_ten_seconds("a second failed build", || {
