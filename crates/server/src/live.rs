@@ -112,43 +112,45 @@ impl LiveMetrics {
     /// Prometheus' text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counters = [
+        let simple = [
             (
                 "shangyi_bundle_builds_total",
+                "counter",
                 "Live community bundle builds run.",
                 self.builds.load(Ordering::Relaxed),
             ),
             (
                 "shangyi_bundle_build_failures_total",
+                "counter",
                 "Live community bundle builds that failed.",
                 self.build_failures.load(Ordering::Relaxed),
             ),
             (
                 "shangyi_bundles_written_total",
+                "counter",
                 "Community bundles written with a new version by live builds.",
                 self.bundles_written.load(Ordering::Relaxed),
             ),
             (
                 "shangyi_bundle_marks_total",
+                "counter",
                 "Communities marked dirty by writes.",
                 self.marks.load(Ordering::Relaxed),
             ),
+            (
+                "shangyi_bundle_retries_pending",
+                "gauge",
+                "Communities whose last build failed, waiting for a retry.",
+                self.retries_pending(),
+            ),
         ];
-        for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {value}");
+        // The same shape as the ingest's metrics (`ingest::metrics`).
+        for (name, kind, help, value) in simple {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
-        let _ = writeln!(
-            out,
-            "# HELP shangyi_bundle_retries_pending Communities whose last build failed, waiting for a retry."
-        );
-        let _ = writeln!(out, "# TYPE shangyi_bundle_retries_pending gauge");
-        let _ = writeln!(
-            out,
-            "shangyi_bundle_retries_pending {}",
-            self.retries_pending()
-        );
         let micros = self.build_micros.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
