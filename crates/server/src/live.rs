@@ -283,6 +283,7 @@ impl LiveQueue {
     /// not build are retried like failed live builds; a build that fails outright (the base
     /// bundle, the templates, the store) is tried again after the same waits until it runs.
     pub fn build_all_then_run(self, settings: &LiveSettings) {
+        let metrics = self.metrics.clone();
         // The build calls back between its batches from its own thread: the queue is shared.
         let queue = Mutex::new(self);
         let build_marked_now = || {
@@ -323,9 +324,7 @@ impl LiveQueue {
                         .collect::<Vec<_>>();
                 }
                 Err(error) => {
-                    if let Ok(queue) = queue.lock() {
-                        queue.metrics.build_failures.fetch_add(1, Ordering::Relaxed);
-                    }
+                    metrics.build_failures.fetch_add(1, Ordering::Relaxed);
                     let wait = settings.retry_after(attempts);
                     tracing::error!(
                         %error,
